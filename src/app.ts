@@ -1,0 +1,131 @@
+/**
+ * buildApp(): the HTTP server with GraphQL (Yoga) at /graphql, GraphiQL on a browser GET of the
+ * same URL (served locally, no CDN), graphql-ws on the same path (routed through
+ * yoga.getEnveloped, so both transports share schema, context and plugins), and GET /health.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import type { ExecutionArgs } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { createYoga } from 'graphql-yoga';
+import { WebSocketServer } from 'ws';
+import type { AppServices, Context } from './context.ts';
+import { createDb } from './db.ts';
+import type { Logger } from './logger.ts';
+import { checkHealth } from './resolvers/health.ts';
+import { schema } from './schema/index.ts';
+
+export interface AppOptions {
+  databaseUrl: string;
+  log: Logger;
+  poolSize?: number;
+  statementTimeoutMs?: number;
+  idleInTransactionTimeoutMs?: number;
+}
+
+export interface App {
+  services: AppServices;
+  yoga: ReturnType<typeof createYoga<Record<string, unknown>, Context>>;
+  /** Listens on host:port (port 0 picks a free one); resolves with the base URL. */
+  start(port: number, host: string): Promise<{ url: string; port: number }>;
+  stop(): Promise<void>;
+}
+
+type EnvelopedArgs = ExecutionArgs & {
+  rootValue: { execute: (a: ExecutionArgs) => unknown; subscribe: (a: ExecutionArgs) => unknown };
+};
+
+export function buildApp(opts: AppOptions): App {
+  const log = opts.log;
+  const db = createDb(
+    {
+      url: opts.databaseUrl,
+      poolSize: opts.poolSize ?? 10,
+      statementTimeoutMs: opts.statementTimeoutMs ?? 15_000,
+      idleInTransactionTimeoutMs: opts.idleInTransactionTimeoutMs ?? 10_000,
+    },
+    log,
+  );
+  const services: AppServices = { db, log, healthProbes: [] };
+  const yogaLog = log.child({ module: 'yoga' });
+
+  const yoga = createYoga<Record<string, unknown>, Context>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    landingPage: false,
+    graphiql: { title: 'Branchline GraphiQL', defaultQuery: '{ health { ok components { name ok detail } } }' },
+    renderGraphiQL,
+    context: ({ request }) => ({ ...services, request }),
+    logging: {
+      debug: (...args) => yogaLog.debug({ args }, 'yoga'),
+      info: (...args) => yogaLog.info({ args }, 'yoga'),
+      warn: (...args) => yogaLog.warn({ args }, 'yoga'),
+      error: (...args) => yogaLog.error({ args: args.map((a) => (a instanceof Error ? a.stack : a)) }, 'yoga'),
+    },
+  });
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    if (req.url === '/health' && req.method === 'GET') {
+      const health = await checkHealth(services, services.healthProbes);
+      res.writeHead(health.ok ? 200 : 503, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(health));
+      return;
+    }
+    await yoga.handle(req, res);
+  };
+  const httpServer = createServer((req, res) => {
+    handle(req, res).catch((err) => {
+      log.error({ err }, 'request failed');
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+  });
+
+  const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql' });
+  useServer<Record<string, unknown>, { request: IncomingMessage }>(
+    {
+      execute: (args) => (args as EnvelopedArgs).rootValue.execute(args) as never,
+      subscribe: (args) => (args as EnvelopedArgs).rootValue.subscribe(args) as never,
+      onSubscribe: async (ctx, _id, params) => {
+        const enveloped = yoga.getEnveloped({ ...ctx, req: ctx.extra.request, socket: ctx.extra.socket, params });
+        const document = enveloped.parse(params.query);
+        const errors = enveloped.validate(enveloped.schema, document);
+        if (errors.length > 0) return errors;
+        const args: EnvelopedArgs = {
+          schema: enveloped.schema,
+          operationName: params.operationName,
+          document,
+          variableValues: params.variables,
+          contextValue: await enveloped.contextFactory(),
+          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
+        };
+        return args;
+      },
+    },
+    wsServer,
+  );
+
+  return {
+    services,
+    yoga,
+    start(port, host) {
+      return new Promise((resolve, reject) => {
+        const onError = (err: Error) => reject(err);
+        httpServer.once('error', onError);
+        httpServer.listen(port, host, () => {
+          httpServer.off('error', onError);
+          const address = httpServer.address() as AddressInfo;
+          const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+          resolve({ url: `http://${shownHost}:${address.port}`, port: address.port });
+        });
+      });
+    },
+    async stop() {
+      for (const client of wsServer.clients) client.terminate();
+      await new Promise<void>((r) => wsServer.close(() => r()));
+      httpServer.closeAllConnections();
+      await new Promise<void>((r) => httpServer.close(() => r()));
+      await db.close();
+    },
+  };
+}

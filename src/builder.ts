@@ -1,0 +1,75 @@
+/**
+ * The Pothos builder: plugins, scalars and shared interfaces only. Types live in src/schema/.
+ * ErrorsPlugin goes before PrismaPlugin (Pothos docs); AppError, not Error, is the default
+ * error type so an unexpected failure is never turned into a visible union member.
+ */
+import SchemaBuilder from '@pothos/core';
+import ErrorsPlugin from '@pothos/plugin-errors';
+import PrismaPlugin from '@pothos/plugin-prisma';
+import type { Context } from './context.ts';
+import { AppError } from './errors.ts';
+import type PrismaTypes from './generated/pothos-types.ts';
+import { getDatamodel } from './generated/pothos-types.ts';
+
+export const builder = new SchemaBuilder<{
+  Context: Context;
+  PrismaTypes: PrismaTypes;
+  DefaultFieldNullability: false;
+  Scalars: {
+    DateTime: { Input: Date; Output: Date | string };
+    Decimal: { Input: string; Output: string | { toString(): string } };
+    JSON: { Input: unknown; Output: unknown };
+  };
+}>({
+  defaultFieldNullability: false,
+  plugins: [ErrorsPlugin, PrismaPlugin],
+  errors: { defaultTypes: [AppError] },
+  prisma: {
+    // One app instance per database (tests run several in one process), so the client is
+    // reached through the context rather than a module singleton.
+    client: (ctx) => ctx.db.prisma,
+    dmmf: getDatamodel(),
+    exposeDescriptions: true,
+    filterConnectionTotalCount: true,
+  },
+});
+
+builder.queryType({});
+
+builder.scalarType('DateTime', {
+  description: 'An ISO-8601 timestamp in UTC.',
+  serialize: (v) => (v instanceof Date ? v.toISOString() : new Date(v).toISOString()),
+  parseValue: (v) => {
+    const d = new Date(String(v));
+    if (typeof v !== 'string' || Number.isNaN(d.getTime())) throw new TypeError('DateTime must be an ISO-8601 string');
+    return d;
+  },
+});
+
+builder.scalarType('Decimal', {
+  description: 'An exact decimal number as a string, e.g. "12.50" (money is never a float).',
+  serialize: (v) => v.toString(),
+  parseValue: (v) => {
+    const s = typeof v === 'number' ? String(v) : v;
+    if (typeof s !== 'string' || !/^-?\d{1,12}(\.\d{1,2})?$/.test(s.trim())) {
+      throw new TypeError('Decimal must be a number with at most 12 integer digits and 2 decimals, e.g. "12.50"');
+    }
+    return s.trim();
+  },
+});
+
+builder.scalarType('JSON', {
+  description: 'Arbitrary JSON.',
+  serialize: (v) => v,
+  parseValue: (v) => v,
+});
+
+/** Every expected error implements this interface: clients can always ask `... on Error { message }`. */
+export const ErrorInterface = builder.interfaceRef<AppError>('Error').implement({
+  fields: (t) => ({ message: t.exposeString('message') }),
+});
+
+builder.objectType(AppError, {
+  name: 'BaseError',
+  interfaces: [ErrorInterface],
+});

@@ -1,0 +1,8 @@
+/** Structured logging (pino). One root logger; modules take children with a `module` binding. */
+import { pino, type Logger } from 'pino';
+
+export type { Logger };
+
+export function createLogger(level: string): Logger {
+  return pino({ level, base: { app: 'branchline' } });
+}

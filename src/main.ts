@@ -1,0 +1,65 @@
+/**
+ * `npm start`: database (embedded unless DATABASE_URL), migrations, sample data on an empty
+ * database, then the server. SIGINT/SIGTERM stop the server, the database pool and the embedded
+ * PostgreSQL in that order; a second signal forces exit.
+ */
+import pg from 'pg';
+import { seedSampleData } from '../prisma/seed.ts';
+import { buildApp } from './app.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { migrateDatabase, openDatabase } from './database/bootstrap.ts';
+import { createLogger } from './logger.ts';
+
+async function main() {
+  const config = loadConfig();
+  const log = createLogger(config.LOG_LEVEL);
+  const database = await openDatabase(config, log);
+  let stopping = false;
+  try {
+    await migrateDatabase(database.url, log);
+    if (config.SEED_SAMPLE_DATA) {
+      const pool = new pg.Pool({ connectionString: database.url, max: 2 });
+      try {
+        await seedSampleData(pool, log);
+      } finally {
+        await pool.end();
+      }
+    }
+    const app = buildApp({
+      databaseUrl: database.url,
+      log,
+      poolSize: config.DB_POOL_SIZE,
+      statementTimeoutMs: config.STATEMENT_TIMEOUT_MS,
+      idleInTransactionTimeoutMs: config.IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    });
+    const { url } = await app.start(config.PORT, config.HOST);
+    log.info({ graphql: `${url}/graphql`, health: `${url}/health` }, 'Branchline is up');
+
+    const shutdown = async (signal: string) => {
+      if (stopping) {
+        log.warn({ signal }, 'second signal: exiting now');
+        process.exit(1);
+      }
+      stopping = true;
+      log.info({ signal }, 'shutting down');
+      await app.stop().catch((err) => log.error({ err }, 'error while stopping the server'));
+      await database.stop().catch((err) => log.error({ err }, 'error while stopping the database'));
+      log.info('stopped');
+      process.exit(0);
+    };
+    process.on('SIGINT', () => void shutdown('SIGINT'));
+    process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  } catch (err) {
+    await database.stop().catch(() => {});
+    throw err;
+  }
+}
+
+main().catch((err) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`);
+  } else {
+    createLogger('error').fatal({ err }, 'Branchline failed to start');
+  }
+  process.exit(1);
+});
