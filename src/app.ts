@@ -81,7 +81,16 @@ export function buildApp(opts: AppOptions): App {
     });
   });
 
-  const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql' });
+  // noServer: the upgrade is routed here by hand, so an HTTP listen error (port in use) reaches
+  // start() instead of graphql-ws's console message.
+  const wsServer = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
+  httpServer.on('upgrade', (req, socket, head) => {
+    if (new URL(req.url ?? '/', 'http://localhost').pathname !== '/graphql') {
+      socket.destroy();
+      return;
+    }
+    wsServer.handleUpgrade(req, socket, head, (ws) => wsServer.emit('connection', ws, req));
+  });
   useServer<Record<string, unknown>, { request: IncomingMessage }>(
     {
       execute: (args) => (args as EnvelopedArgs).rootValue.execute(args) as never,

@@ -16,7 +16,7 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Logger } from '../logger.ts';
@@ -123,6 +123,8 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   const bin = await binaries();
   const owner = await runAs();
   await mkdir(dir, { recursive: true });
+  // The postgres user must be able to reach the data directory inside `dir` (mkdtemp makes 0700).
+  if (owner) await chmod(dir, 0o711);
 
   if (!(await exists(path.join(dataDir, 'PG_VERSION')))) {
     log.info({ dataDir }, 'initialising embedded PostgreSQL cluster');
