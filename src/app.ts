@@ -10,6 +10,7 @@ import type { ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
+import { authenticate } from './auth/viewer.ts';
 import type { AppServices, Context } from './context.ts';
 import { createDb } from './db.ts';
 import type { Logger } from './logger.ts';
@@ -56,7 +57,21 @@ export function buildApp(opts: AppOptions): App {
     landingPage: false,
     graphiql: { title: 'Branchline GraphiQL', defaultQuery: '{ health { ok components { name ok detail } } }' },
     renderGraphiQL,
-    context: ({ request }) => ({ ...services, request }),
+    // HTTP: the Authorization header. graphql-ws: connectionParams.authorization (or the header
+    // of the upgrade request).
+    context: async (initial) => {
+      const { request, connectionParams, req } = initial as {
+        request?: Request;
+        connectionParams?: Record<string, unknown>;
+        req?: IncomingMessage;
+      };
+      const fromParams = connectionParams?.authorization ?? connectionParams?.Authorization;
+      const header =
+        typeof fromParams === 'string'
+          ? fromParams
+          : (request?.headers.get('authorization') ?? req?.headers.authorization);
+      return { ...services, request, viewer: await authenticate(db, header) };
+    },
     logging: {
       debug: (...args) => yogaLog.debug({ args }, 'yoga'),
       info: (...args) => yogaLog.info({ args }, 'yoga'),

@@ -1,4 +1,5 @@
 /** The per-request (per-subscription) GraphQL context: a fresh object for each operation. */
+import type { Viewer } from './auth/viewer.ts';
 import type { Db } from './db.ts';
 import type { Logger } from './logger.ts';
 import type { HealthProbe } from './resolvers/health.ts';
@@ -10,5 +11,8 @@ export interface AppServices {
 }
 
 export interface Context extends AppServices {
+  /** The authenticated user, or null (then only login and introspection answer). */
+  viewer: Viewer | null;
+  /** The HTTP request (queries, mutations, SSE); absent for graphql-ws operations. */
   request?: Request;
 }
