@@ -17,10 +17,22 @@ const BRANCHES = [
 ];
 
 const ITEMS = [
-  ['Claw hammer', 14.5], ['Screwdriver set', 19.9], ['Tape measure 5m', 8.75], ['Spirit level', 22.0],
-  ['Utility knife', 6.5], ['Pliers', 11.25], ['Adjustable wrench', 16.4], ['Hand saw', 18.0],
-  ['Wood glue', 5.6], ['Masking tape', 3.2], ['Paint brush', 4.8], ['Paint roller', 9.9],
-  ['Sandpaper pack', 6.0], ['Cable ties', 3.95], ['Extension lead', 15.5], ['LED bulb', 4.25],
+  ['Claw hammer', 14.5],
+  ['Screwdriver set', 19.9],
+  ['Tape measure 5m', 8.75],
+  ['Spirit level', 22.0],
+  ['Utility knife', 6.5],
+  ['Pliers', 11.25],
+  ['Adjustable wrench', 16.4],
+  ['Hand saw', 18.0],
+  ['Wood glue', 5.6],
+  ['Masking tape', 3.2],
+  ['Paint brush', 4.8],
+  ['Paint roller', 9.9],
+  ['Sandpaper pack', 6.0],
+  ['Cable ties', 3.95],
+  ['Extension lead', 15.5],
+  ['LED bulb', 4.25],
 ] as const;
 const VARIANTS = ['Standard', 'Pro', 'Compact', 'Heavy-duty'] as const;
 
@@ -77,11 +89,11 @@ export async function seedSampleData(pool: pg.Pool, log: Logger): Promise<boolea
 
     const branchIds = new Map<string, string>();
     for (const b of BRANCHES) {
-      const [row] = await insert(client, 'INSERT INTO branches (code, name, address) VALUES ($1, $2, $3) RETURNING id', [
-        b.code,
-        b.name,
-        b.address,
-      ]);
+      const [row] = await insert(
+        client,
+        'INSERT INTO branches (code, name, address) VALUES ($1, $2, $3) RETURNING id',
+        [b.code, b.name, b.address],
+      );
       branchIds.set(b.code, row.id);
       await client.query('INSERT INTO order_counters (branch_id) VALUES ($1)', [row.id]);
     }
@@ -95,7 +107,12 @@ export async function seedSampleData(pool: pg.Pool, log: Logger): Promise<boolea
         const [row] = await insert(
           client,
           'INSERT INTO products (sku, name, description, unit_price) VALUES ($1, $2, $3, $4) RETURNING id',
-          [`SKU-${String(n).padStart(4, '0')}`, `${name} (${variant})`, `${variant} ${name.toLowerCase()}.`, price],
+          [
+            `SKU-${String(n).padStart(4, '0')}`,
+            `${name} (${variant})`,
+            `${variant} ${name.toLowerCase()}.`,
+            price,
+          ],
         );
         products.push({ id: row.id, price });
       }

@@ -1,5 +1,5 @@
 /** Structured logging (pino). One root logger; modules take children with a `module` binding. */
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 export type { Logger };
 

@@ -4,12 +4,22 @@ import { ConfigError, loadConfig } from '../src/config.ts';
 describe('config', () => {
   it('has working defaults for every variable', () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ PORT: 4000, DATA_DIR: '.data', SEED_SAMPLE_DATA: true, FEED_RETENTION_DAYS: 7 });
+    expect(config).toMatchObject({
+      PORT: 4000,
+      DATA_DIR: '.data',
+      SEED_SAMPLE_DATA: true,
+      FEED_RETENTION_DAYS: 7,
+    });
     expect(config.DATABASE_URL).toBeUndefined();
   });
 
   it('parses values and treats empty strings as unset', () => {
-    const config = loadConfig({ PORT: '8080', SEED_SAMPLE_DATA: 'false', DATABASE_URL: '', LOG_LEVEL: 'debug' });
+    const config = loadConfig({
+      PORT: '8080',
+      SEED_SAMPLE_DATA: 'false',
+      DATABASE_URL: '',
+      LOG_LEVEL: 'debug',
+    });
     expect(config).toMatchObject({ PORT: 8080, SEED_SAMPLE_DATA: false, LOG_LEVEL: 'debug' });
     expect(config.DATABASE_URL).toBeUndefined();
   });
@@ -17,7 +27,9 @@ describe('config', () => {
   it('fails with one readable message naming every bad variable', () => {
     const bad = () => loadConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', LOG_LEVEL: 'loud' });
     expect(bad).toThrow(ConfigError);
-    expect(bad).toThrow(/DATABASE_URL: must be a postgres:\/\/ or postgresql:\/\/ URL[\s\S]*PORT: [\s\S]*LOG_LEVEL: /);
+    expect(bad).toThrow(
+      /DATABASE_URL: must be a postgres:\/\/ or postgresql:\/\/ URL[\s\S]*PORT: [\s\S]*LOG_LEVEL: /,
+    );
   });
 
   it('documents every variable in .env.example', async () => {

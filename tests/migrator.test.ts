@@ -11,7 +11,7 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MIGRATIONS_DIR, migrate, readMigrations } from '../src/database/migrator.ts';
 import { testLog } from './helpers/db.ts';
-import { emptyDatabase, type EmptyDatabase } from './helpers/empty-database.ts';
+import { type EmptyDatabase, emptyDatabase } from './helpers/empty-database.ts';
 
 let dir: string;
 let empty: EmptyDatabase;
@@ -89,8 +89,13 @@ describe('migrator', () => {
       'CREATE TABLE half_done (id int);\nSELECT * FROM no_such_table;\n',
     );
     await mkdir(path.join(migrations, '99990102000000_after'));
-    await writeFile(path.join(migrations, '99990102000000_after', 'migration.sql'), 'CREATE TABLE after_broken (id int);\n');
-    await expect(migrate(empty.url, { log: testLog, dir: migrations })).rejects.toThrow(/99990101000000_broken failed/);
+    await writeFile(
+      path.join(migrations, '99990102000000_after', 'migration.sql'),
+      'CREATE TABLE after_broken (id int);\n',
+    );
+    await expect(migrate(empty.url, { log: testLog, dir: migrations })).rejects.toThrow(
+      /99990101000000_broken failed/,
+    );
 
     const c = new pg.Client({ connectionString: empty.url });
     await c.connect();
@@ -105,8 +110,13 @@ describe('migrator', () => {
         /99990101000000_broken failed earlier and was not resolved/,
       );
       // Resolved the way `prisma migrate resolve --rolled-back` does, after fixing the file.
-      await c.query("UPDATE _prisma_migrations SET rolled_back_at = now() WHERE migration_name = '99990101000000_broken'");
-      await writeFile(path.join(migrations, '99990101000000_broken', 'migration.sql'), 'CREATE TABLE half_done (id int);\n');
+      await c.query(
+        "UPDATE _prisma_migrations SET rolled_back_at = now() WHERE migration_name = '99990101000000_broken'",
+      );
+      await writeFile(
+        path.join(migrations, '99990101000000_broken', 'migration.sql'),
+        'CREATE TABLE half_done (id int);\n',
+      );
       const result = await migrate(empty.url, { log: testLog, dir: migrations });
       expect(result.applied).toEqual(['99990101000000_broken', '99990102000000_after']);
     } finally {

@@ -73,12 +73,20 @@ interface Column {
 let db: TestDatabase;
 let columns: Column[];
 let indexes: { table: string; unique: boolean; primary: boolean; columns: string[] }[];
-let foreignKeys: { table: string; columns: string[]; refTable: string; refColumns: string[]; onDelete: string }[];
+let foreignKeys: {
+  table: string;
+  columns: string[];
+  refTable: string;
+  refColumns: string[];
+  onDelete: string;
+}[];
 let enums: Map<string, string[]>;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  columns = (await db.pool.query<Column>("SELECT * FROM information_schema.columns WHERE table_schema = 'public'")).rows;
+  columns = (
+    await db.pool.query<Column>("SELECT * FROM information_schema.columns WHERE table_schema = 'public'")
+  ).rows;
   indexes = (
     await db.pool.query(`
       SELECT t.relname AS table, ix.indisunique AS unique, ix.indisprimary AS primary,
@@ -117,7 +125,8 @@ afterAll(async () => {
 function expectedType(f: DmmfField): Partial<Column> {
   if (f.kind === 'enum') return { data_type: 'USER-DEFINED', udt_name: f.type };
   const [native, args] = f.nativeType ?? [undefined, []];
-  if (f.isList) return { data_type: 'ARRAY', udt_name: f.type === 'String' ? '_text' : `_${f.type.toLowerCase()}` };
+  if (f.isList)
+    return { data_type: 'ARRAY', udt_name: f.type === 'String' ? '_text' : `_${f.type.toLowerCase()}` };
   switch (f.type) {
     case 'String':
       if (native === 'Uuid') return { udt_name: 'uuid' };
@@ -133,7 +142,11 @@ function expectedType(f: DmmfField): Partial<Column> {
     case 'Json':
       return { udt_name: 'jsonb' };
     case 'Decimal':
-      return { udt_name: 'numeric', numeric_precision: Number(args[0] ?? 65), numeric_scale: Number(args[1] ?? 30) };
+      return {
+        udt_name: 'numeric',
+        numeric_precision: Number(args[0] ?? 65),
+        numeric_scale: Number(args[1] ?? 30),
+      };
     case 'DateTime':
       return native === 'Timestamptz'
         ? { udt_name: 'timestamptz', datetime_precision: Number(args[0] ?? 6) }
@@ -148,7 +161,8 @@ function defaultMatches(f: DmmfField, col: Column): boolean {
   if (!f.hasDefaultValue) return col.column_default === null && col.is_identity === 'NO';
   const d = f.default as { name?: string; args?: unknown[] } | string | number | boolean;
   if (typeof d === 'object' && d !== null && 'name' in d) {
-    if (d.name === 'autoincrement') return col.is_identity === 'YES' || /^nextval\(/.test(col.column_default ?? '');
+    if (d.name === 'autoincrement')
+      return col.is_identity === 'YES' || /^nextval\(/.test(col.column_default ?? '');
     if (d.name === 'now') return col.column_default === 'CURRENT_TIMESTAMP';
     if (d.name === 'dbgenerated') return col.column_default === String(d.args?.[0]);
     return false;
@@ -162,7 +176,17 @@ function defaultMatches(f: DmmfField, col: Column): boolean {
 describe('schema.prisma agrees with the migrated database', () => {
   it('parses a non-trivial schema', () => {
     expect(models.map((m) => m.name)).toEqual(
-      expect.arrayContaining(['Branch', 'Product', 'StockLevel', 'StockMovement', 'Customer', 'Order', 'OrderItem', 'User', 'ApiToken']),
+      expect.arrayContaining([
+        'Branch',
+        'Product',
+        'StockLevel',
+        'StockMovement',
+        'Customer',
+        'Order',
+        'OrderItem',
+        'User',
+        'ApiToken',
+      ]),
     );
   });
 
@@ -181,50 +205,72 @@ describe('schema.prisma agrees with the migrated database', () => {
       expect(col.is_nullable, `${table}.${columnOf(f)} nullability`).toBe(
         nullable || (f.isList && col.is_nullable === 'YES') ? 'YES' : 'NO',
       );
-      expect(defaultMatches(f, col), `${table}.${columnOf(f)} default ${col.column_default} vs ${JSON.stringify(f.default)}`).toBe(
-        true,
-      );
+      expect(
+        defaultMatches(f, col),
+        `${table}.${columnOf(f)} default ${col.column_default} vs ${JSON.stringify(f.default)}`,
+      ).toBe(true);
     }
   });
 
-  it.each(models.map((m) => [m.name, m] as const))('%s: primary key, unique keys and indexes', (_name, model) => {
-    const table = tableOf(model);
-    const tableIndexes = indexes.filter((i) => i.table === table);
-    const pk = model.primaryKey?.fields ?? model.fields.filter((f) => f.isId).map((f) => f.name);
-    expect(tableIndexes.find((i) => i.primary)?.columns, `${table} primary key`).toEqual(columnsOf(model, pk));
-    const uniques = [
-      ...model.fields.filter((f) => f.isUnique).map((f) => [f.name]),
-      ...model.uniqueFields,
-    ].map((u) => columnsOf(model, u));
-    for (const u of uniques) {
-      expect(
-        tableIndexes.some((i) => i.unique && !i.primary && JSON.stringify(i.columns) === JSON.stringify(u)),
-        `${table} unique (${u})`,
-      ).toBe(true);
-    }
-    const declared = dmmf.datamodel.indexes
-      .filter((i) => i.model === model.name && i.type === 'normal')
-      .map((i) => columnsOf(model, i.fields.map((f) => f.name)));
-    for (const ix of declared) {
-      expect(
-        tableIndexes.some((i) => !i.unique && JSON.stringify(i.columns) === JSON.stringify(ix)),
-        `${table} index (${ix})`,
-      ).toBe(true);
-    }
-    const extraUnique = tableIndexes.filter(
-      (i) => i.unique && !i.primary && !uniques.some((u) => JSON.stringify(u) === JSON.stringify(i.columns)),
-    );
-    expect(extraUnique, `${table} has no unique index the schema lacks`).toEqual([]);
-  });
+  it.each(models.map((m) => [m.name, m] as const))(
+    '%s: primary key, unique keys and indexes',
+    (_name, model) => {
+      const table = tableOf(model);
+      const tableIndexes = indexes.filter((i) => i.table === table);
+      const pk = model.primaryKey?.fields ?? model.fields.filter((f) => f.isId).map((f) => f.name);
+      expect(tableIndexes.find((i) => i.primary)?.columns, `${table} primary key`).toEqual(
+        columnsOf(model, pk),
+      );
+      const uniques = [
+        ...model.fields.filter((f) => f.isUnique).map((f) => [f.name]),
+        ...model.uniqueFields,
+      ].map((u) => columnsOf(model, u));
+      for (const u of uniques) {
+        expect(
+          tableIndexes.some((i) => i.unique && !i.primary && JSON.stringify(i.columns) === JSON.stringify(u)),
+          `${table} unique (${u})`,
+        ).toBe(true);
+      }
+      const declared = dmmf.datamodel.indexes
+        .filter((i) => i.model === model.name && i.type === 'normal')
+        .map((i) =>
+          columnsOf(
+            model,
+            i.fields.map((f) => f.name),
+          ),
+        );
+      for (const ix of declared) {
+        expect(
+          tableIndexes.some((i) => !i.unique && JSON.stringify(i.columns) === JSON.stringify(ix)),
+          `${table} index (${ix})`,
+        ).toBe(true);
+      }
+      const extraUnique = tableIndexes.filter(
+        (i) =>
+          i.unique && !i.primary && !uniques.some((u) => JSON.stringify(u) === JSON.stringify(i.columns)),
+      );
+      expect(extraUnique, `${table} has no unique index the schema lacks`).toEqual([]);
+    },
+  );
 
   it.each(models.map((m) => [m.name, m] as const))('%s: foreign keys', (_name, model) => {
     const table = tableOf(model);
-    const relations = model.fields.filter((f) => f.kind === 'object' && (f.relationFromFields?.length ?? 0) > 0);
-    const actions: Record<string, string> = { Cascade: 'c', Restrict: 'r', SetNull: 'n', NoAction: 'a', SetDefault: 'd' };
+    const relations = model.fields.filter(
+      (f) => f.kind === 'object' && (f.relationFromFields?.length ?? 0) > 0,
+    );
+    const actions: Record<string, string> = {
+      Cascade: 'c',
+      Restrict: 'r',
+      SetNull: 'n',
+      NoAction: 'a',
+      SetDefault: 'd',
+    };
     for (const r of relations) {
       const target = modelByName.get(r.type) as DmmfModel;
       const cols = columnsOf(model, r.relationFromFields as string[]);
-      const fk = foreignKeys.find((k) => k.table === table && JSON.stringify(k.columns) === JSON.stringify(cols));
+      const fk = foreignKeys.find(
+        (k) => k.table === table && JSON.stringify(k.columns) === JSON.stringify(cols),
+      );
       expect(fk, `${table}(${cols}) references ${tableOf(target)}`).toMatchObject({
         refTable: tableOf(target),
         refColumns: columnsOf(target, r.relationToFields as string[]),
@@ -233,7 +279,10 @@ describe('schema.prisma agrees with the migrated database', () => {
       expect(fk?.onDelete, `${table}(${cols}) ON DELETE ${onDelete}`).toBe(actions[onDelete]);
     }
     const declared = relations.length;
-    expect(foreignKeys.filter((k) => k.table === table).length, `${table} has no foreign key the schema lacks`).toBe(declared);
+    expect(
+      foreignKeys.filter((k) => k.table === table).length,
+      `${table} has no foreign key the schema lacks`,
+    ).toBe(declared);
   });
 
   it('enums match', () => {

@@ -88,7 +88,13 @@ async function start(): Promise<Started> {
 
 async function sql<T extends pg.QueryResultRow>(query: string): Promise<T[]> {
   const password = (await readFile(path.join(dataDir, 'pg-password'), 'utf8')).trim();
-  const client = new pg.Client({ host: '127.0.0.1', port: pgPort, user: 'postgres', password, database: 'branchline' });
+  const client = new pg.Client({
+    host: '127.0.0.1',
+    port: pgPort,
+    user: 'postgres',
+    password,
+    database: 'branchline',
+  });
   await client.connect();
   try {
     return (await client.query<T>(query)).rows;

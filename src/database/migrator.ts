@@ -39,7 +39,11 @@ export async function readMigrations(dir = DEFAULT_MIGRATIONS_DIR): Promise<Migr
   return Promise.all(
     names.map(async (name) => {
       const bytes = await readFile(path.join(dir, name, 'migration.sql'));
-      return { name, sql: bytes.toString('utf8'), checksum: createHash('sha256').update(bytes).digest('hex') };
+      return {
+        name,
+        sql: bytes.toString('utf8'),
+        checksum: createHash('sha256').update(bytes).digest('hex'),
+      };
     }),
   );
 }
@@ -95,7 +99,8 @@ export async function migrate(
       const done = new Map(rows.filter((r) => r.finished_at !== null).map((r) => [r.migration_name, r]));
       const known = new Set(files.map((f) => f.name));
       for (const name of done.keys()) {
-        if (!known.has(name)) log.warn({ migration: name }, 'database has a migration that is not in prisma/migrations');
+        if (!known.has(name))
+          log.warn({ migration: name }, 'database has a migration that is not in prisma/migrations');
       }
       const result: MigrateResult = { applied: [], alreadyApplied: [] };
       for (const file of files) {

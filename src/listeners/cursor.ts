@@ -43,7 +43,10 @@ export function decodeCursor(text: string, epoch: string): Cursor {
     throw new CursorError('Malformed cursor', 'BAD_CURSOR');
   }
   if (e !== epoch) {
-    throw new CursorError('Cursor belongs to another database epoch; reload and subscribe again', 'CURSOR_EXPIRED');
+    throw new CursorError(
+      'Cursor belongs to another database epoch; reload and subscribe again',
+      'CURSOR_EXPIRED',
+    );
   }
   return { epoch: e, xid, id };
 }

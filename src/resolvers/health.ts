@@ -19,7 +19,11 @@ export async function databaseHealth(services: AppServices): Promise<ComponentHe
   const started = performance.now();
   try {
     await services.db.pool.query('SELECT 1');
-    return { name: 'database', ok: true, detail: `reachable in ${(performance.now() - started).toFixed(1)} ms` };
+    return {
+      name: 'database',
+      ok: true,
+      detail: `reachable in ${(performance.now() - started).toFixed(1)} ms`,
+    };
   } catch (err) {
     return { name: 'database', ok: false, detail: err instanceof Error ? err.message : String(err) };
   }

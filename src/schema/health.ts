@@ -1,5 +1,5 @@
 import { builder } from '../builder.ts';
-import { checkHealth, type ComponentHealth, type Health } from '../resolvers/health.ts';
+import { type ComponentHealth, checkHealth, type Health } from '../resolvers/health.ts';
 
 const ComponentHealthRef = builder.objectRef<ComponentHealth>('ComponentHealth').implement({
   fields: (t) => ({

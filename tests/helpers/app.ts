@@ -1,7 +1,7 @@
 /**
  * The real server on 127.0.0.1 and an ephemeral port, on a fresh test database.
  */
-import { buildApp, type App } from '../../src/app.ts';
+import { type App, buildApp } from '../../src/app.ts';
 import { createTestDatabase, type TestDatabase, testLog } from './db.ts';
 
 export interface GraphQLResponse<T = Record<string, any>> {
@@ -16,7 +16,11 @@ export interface TestApp {
   graphqlUrl: string;
   wsUrl: string;
   /** POSTs a GraphQL operation; `token` becomes `Authorization: Bearer <token>`. */
-  gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, token?: string): Promise<GraphQLResponse<T>>;
+  gql<T = Record<string, any>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    token?: string,
+  ): Promise<GraphQLResponse<T>>;
   stop(): Promise<void>;
 }
 

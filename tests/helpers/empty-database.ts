@@ -21,5 +21,8 @@ export async function emptyDatabase(): Promise<EmptyDatabase> {
     }
   };
   await admin(`CREATE DATABASE ${name}`);
-  return { url: withDatabase(inject('adminUrl'), name), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+  return {
+    url: withDatabase(inject('adminUrl'), name),
+    drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+  };
 }
