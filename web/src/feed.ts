@@ -1,0 +1,248 @@
+/**
+ * The change feed in the browser: one `changes(after, branchId)` subscription per signed-in
+ * branch, started from the last cursor this device applied (kept in localStorage), or from the
+ * `feedCursor` of a fresh read on first use. Each change is written into graphcache (so every
+ * view showing the row updates in place) unless the cache already has that version or a newer
+ * one: rows converge by `version`, so a change delivered twice after a resume is harmless.
+ * Inserts and deletes (and status/archive changes) mark the affected lists stale so they reload.
+ *
+ * On every reconnect the subscription restarts from the last applied cursor. A cursor the server
+ * no longer serves (CURSOR_EXPIRED) is dropped and every view reloads.
+ */
+import type { Client } from '@urql/core';
+import { gql } from '@urql/core';
+import type { Cache } from '@urql/exchange-graphcache';
+import type { IntrospectionQuery } from 'graphql';
+import { createStore } from './lib/store.ts';
+import { hasField } from './schema.ts';
+import type { Session } from './session.ts';
+import { markChanged, patchStatus, status } from './status.ts';
+import { reconnects } from './transport.ts';
+
+export const Feed_Subscription = gql`
+  subscription Feed_Subscription($after: String, $branchId: ID, $tables: [String!]) {
+    changes(after: $after, branchId: $branchId, tables: $tables) {
+      cursor
+      table
+      op
+      rowId
+      version
+      changedFields
+      at
+      data
+    }
+  }
+`;
+
+export const Feed_CursorQuery = gql`
+  query Feed_CursorQuery($branchId: ID) {
+    stockLevels(branchId: $branchId, first: 1) {
+      feedCursor
+    }
+  }
+`;
+
+export const TABLES = ['stock_levels', 'products', 'orders', 'customers', 'branches'];
+
+/** Bumped when cached lists can no longer be trusted (expired cursor): views remount and reload. */
+export const reloadEpoch = createStore(0);
+
+type Row = Record<string, unknown>;
+
+interface Change {
+  cursor: string;
+  table: string;
+  op: string;
+  rowId: string;
+  version: number | null;
+  changedFields: string[] | null;
+  at: string;
+  data: Row | null;
+}
+
+const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
+
+/** Row image (snake_case columns) to the GraphQL fields this app reads, per table. */
+const MAPPERS: Record<string, { typename: string; list: string; map: (r: Row) => Row }> = {
+  products: {
+    typename: 'Product',
+    list: 'products',
+    map: (r) => ({
+      sku: r.sku,
+      name: r.name,
+      description: r.description ?? null,
+      unitPrice: text(r.unit_price),
+      active: r.active,
+      updatedAt: r.updated_at,
+      updatedBy: r.updated_by ?? null,
+    }),
+  },
+  stock_levels: {
+    typename: 'StockLevel',
+    list: 'stockLevels',
+    map: (r) => ({
+      branchId: r.branch_id,
+      productId: r.product_id,
+      quantity: r.quantity,
+      reorderLevel: r.reorder_level,
+      lowStock: Number(r.quantity) <= Number(r.reorder_level),
+      updatedAt: r.updated_at,
+      updatedBy: r.updated_by ?? null,
+    }),
+  },
+  orders: {
+    typename: 'Order',
+    list: 'orders',
+    map: (r) => ({
+      number: r.number,
+      status: r.status,
+      total: text(r.total),
+      itemCount: r.item_count,
+      placedAt: r.placed_at ?? null,
+      paidAt: r.paid_at ?? null,
+      cancelledAt: r.cancelled_at ?? null,
+      updatedAt: r.updated_at,
+    }),
+  },
+  customers: {
+    typename: 'Customer',
+    list: 'customers',
+    map: (r) => ({
+      name: r.name,
+      phone: r.phone ?? null,
+      email: r.email ?? null,
+      notes: r.notes ?? null,
+      active: r.active,
+      updatedAt: r.updated_at,
+    }),
+  },
+  branches: {
+    typename: 'Branch',
+    list: 'branches',
+    map: (r) => ({ code: r.code, name: r.name, address: r.address ?? null, active: r.active }),
+  },
+};
+
+const fragments = new Map<string, ReturnType<typeof gql>>();
+
+function fragmentFor(typename: string, fields: string[]) {
+  const key = `${typename}:${fields.join(',')}`;
+  let doc = fragments.get(key);
+  if (!doc) {
+    doc = gql(`fragment Feed_${typename} on ${typename} { ${fields.join(' ')} }`);
+    fragments.set(key, doc);
+  }
+  return doc;
+}
+
+export function invalidateList(cache: Cache, field: string) {
+  for (const f of cache.inspectFields('Query')) {
+    if (f.fieldName === field) cache.invalidate('Query', f.fieldKey);
+  }
+}
+
+/** graphcache updater for `Subscription.changes`: applies one change to the normalized cache. */
+export function applyChange(schema: IntrospectionQuery) {
+  return (result: Row, _args: unknown, cache: Cache) => {
+    const change = result.changes as Change | undefined;
+    if (!change) return;
+    const mapper = MAPPERS[change.table];
+    if (!mapper) return;
+    const entity = { __typename: mapper.typename, id: change.rowId };
+    const known = cache.resolve(entity, 'version');
+    const cached = typeof known === 'number';
+    if (change.op !== 'D' && cached && change.version !== null && known >= change.version) return;
+    if (change.op === 'D') {
+      cache.invalidate(entity);
+      invalidateList(cache, mapper.list);
+      return;
+    }
+    if (change.data && cached) {
+      const mapped: Row = { ...mapper.map(change.data), id: change.rowId, version: change.version };
+      const fields = Object.keys(mapped).filter((f) => hasField(schema, mapper.typename, f));
+      const data: Row = { __typename: mapper.typename };
+      for (const f of fields) data[f] = mapped[f];
+      cache.writeFragment(fragmentFor(mapper.typename, fields), data);
+    }
+    const structural = change.op === 'I' || (change.changedFields ?? []).some((f) => f === 'status' || f === 'active');
+    if (structural || !cached) invalidateList(cache, mapper.list);
+    markChanged(change.rowId);
+  };
+}
+
+let stopCurrent: (() => void) | null = null;
+
+function errorCode(error: { graphQLErrors?: { extensions?: Row }[] } | undefined): string | undefined {
+  return error?.graphQLErrors?.map((e) => e.extensions?.code).find((c): c is string => typeof c === 'string');
+}
+
+/** Follows the feed of the session's branch until stopFeed() or the next startFeed(). */
+export function startFeed(client: Client, s: Session) {
+  stopFeed();
+  const key = `branchline.cursor.${s.user.id}.${s.branchId}`;
+  let sub: { unsubscribe(): void } | null = null;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let stopped = false;
+  let generation = 0;
+
+  const restart = (delay: number) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => void start(), delay);
+  };
+
+  const start = async () => {
+    const mine = ++generation;
+    sub?.unsubscribe();
+    sub = null;
+    if (stopped || status.get().connection === 'offline') return;
+    let after = localStorage.getItem(key);
+    if (!after) {
+      const r = await client
+        .query(Feed_CursorQuery, { branchId: s.branchId }, { requestPolicy: 'network-only' })
+        .toPromise();
+      const cursor = (r.data as { stockLevels?: { feedCursor?: string } } | undefined)?.stockLevels?.feedCursor;
+      if (mine !== generation || stopped) return;
+      if (!cursor) {
+        restart(2000);
+        return;
+      }
+      after = cursor;
+      localStorage.setItem(key, after);
+    }
+    sub = client.subscription(Feed_Subscription, { after, branchId: s.branchId, tables: TABLES }).subscribe((result) => {
+      if (mine !== generation) return;
+      if (result.error) {
+        const code = errorCode(result.error);
+        if (code === 'CURSOR_EXPIRED' || code === 'BAD_CURSOR') {
+          localStorage.removeItem(key);
+          reloadEpoch.set((n) => n + 1);
+          restart(0);
+        } else if (code === 'UNAUTHENTICATED') {
+          stopped = true;
+        } else {
+          restart(1000);
+        }
+        return;
+      }
+      const change = (result.data as { changes?: Change } | undefined)?.changes;
+      if (change) {
+        localStorage.setItem(key, change.cursor);
+        patchStatus({ lastChangeAt: Date.now() });
+      }
+    });
+  };
+
+  const offReconnect = reconnects.subscribe(() => restart(0));
+  void start();
+  stopCurrent = () => {
+    stopped = true;
+    clearTimeout(timer);
+    offReconnect();
+    sub?.unsubscribe();
+  };
+}
+
+export function stopFeed() {
+  stopCurrent?.();
+  stopCurrent = null;
+}
