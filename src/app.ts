@@ -6,15 +6,18 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import type { ExecutionArgs } from 'graphql';
+import type { ExecutionArgs, GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
 import { authenticate } from './auth/viewer.ts';
 import type { AppServices, Context } from './context.ts';
 import { createDb } from './db.ts';
+import { FanOut } from './listeners/fanout.ts';
+import { Feed } from './listeners/feed.ts';
 import type { Logger } from './logger.ts';
 import { checkHealth } from './resolvers/health.ts';
+import { GROUPED_SUBSCRIPTIONS } from './schema/feed.ts';
 import { schema } from './schema/index.ts';
 
 export interface AppOptions {
@@ -23,6 +26,15 @@ export interface AppOptions {
   poolSize?: number;
   statementTimeoutMs?: number;
   idleInTransactionTimeoutMs?: number;
+  /** Change-feed tuning (defaults: config.ts). */
+  feed?: Partial<{
+    pollMs: number;
+    heartbeatMs: number;
+    maxQueue: number;
+    maxBufferedBytes: number;
+    retentionDays: number;
+    pruneEveryMs: number;
+  }>;
 }
 
 export interface App {
@@ -48,7 +60,19 @@ export function buildApp(opts: AppOptions): App {
     },
     log,
   );
-  const services: AppServices = { db, log, healthProbes: [] };
+  const feed = new Feed({
+    databaseUrl: opts.databaseUrl,
+    pool: db.pool,
+    log,
+    pollMs: opts.feed?.pollMs ?? 2000,
+    heartbeatMs: opts.feed?.heartbeatMs ?? 2000,
+    maxQueue: opts.feed?.maxQueue ?? 2000,
+    maxBufferedBytes: opts.feed?.maxBufferedBytes ?? 4 * 1024 * 1024,
+    retentionMs: (opts.feed?.retentionDays ?? 7) * 86_400_000,
+    pruneEveryMs: opts.feed?.pruneEveryMs ?? 3_600_000,
+  });
+  const fanout = new FanOut(feed, log, GROUPED_SUBSCRIPTIONS);
+  const services: AppServices = { db, log, healthProbes: [() => feed.health()], feed };
   const yogaLog = log.child({ module: 'yoga' });
 
   const yoga = createYoga<Record<string, unknown>, Context>({
@@ -109,21 +133,46 @@ export function buildApp(opts: AppOptions): App {
   useServer<Record<string, unknown>, { request: IncomingMessage }>(
     {
       execute: (args) => (args as EnvelopedArgs).rootValue.execute(args) as never,
-      subscribe: (args) => (args as EnvelopedArgs).rootValue.subscribe(args) as never,
-      onSubscribe: async (ctx, _id, params) => {
+      // A subscription refused at its start (no viewer, bad cursor...) ends with a graphql-ws
+      // `error` message carrying extensions.code, not with a `next` holding errors.
+      subscribe: async (args) => {
+        const result = await (args as EnvelopedArgs).rootValue.subscribe(args);
+        if (Symbol.asyncIterator in Object(result)) return result as never;
+        const errors = (result as { errors?: readonly GraphQLError[] }).errors;
+        if (!errors?.length) return result as never;
+        return (async function* refused() {
+          throw errors[0];
+        })() as never;
+      },
+      onSubscribe: async (ctx, id, params) => {
         const enveloped = yoga.getEnveloped({ ...ctx, req: ctx.extra.request, socket: ctx.extra.socket, params });
         const document = enveloped.parse(params.query);
         const errors = enveloped.validate(enveloped.schema, document);
         if (errors.length > 0) return errors;
+        const contextValue = (await enveloped.contextFactory()) as unknown as Context;
         const args: EnvelopedArgs = {
           schema: enveloped.schema,
           operationName: params.operationName,
           document,
           variableValues: params.variables,
-          contextValue: await enveloped.contextFactory(),
+          contextValue,
           rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
         };
-        return args;
+        // Feed subscriptions alike in document, variables and access scope share one execution.
+        const joined = await fanout.join({
+          socket: ctx.extra.socket,
+          id,
+          query: params.query,
+          schema: enveloped.schema,
+          document,
+          operationName: params.operationName,
+          variables: params.variables,
+          contextValue,
+          execute: enveloped.execute as (a: ExecutionArgs) => unknown,
+        });
+        if (joined === null) return args;
+        if (Array.isArray(joined)) return joined as GraphQLError[];
+        return { ...args, rootValue: { execute: enveloped.execute, subscribe: () => joined } };
       },
     },
     wsServer,
@@ -138,6 +187,7 @@ export function buildApp(opts: AppOptions): App {
         httpServer.once('error', onError);
         httpServer.listen(port, host, () => {
           httpServer.off('error', onError);
+          feed.start();
           const address = httpServer.address() as AddressInfo;
           const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
           resolve({ url: `http://${shownHost}:${address.port}`, port: address.port });
@@ -149,6 +199,7 @@ export function buildApp(opts: AppOptions): App {
       await new Promise<void>((r) => wsServer.close(() => r()));
       httpServer.closeAllConnections();
       await new Promise<void>((r) => httpServer.close(() => r()));
+      await feed.stop();
       await db.close();
     },
   };

@@ -19,8 +19,20 @@ const schema = z.object({
   DATA_DIR: z.string().min(1).default('.data'),
   EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
   SEED_SAMPLE_DATA: bool.default(true),
-  SESSION_TTL_HOURS: z.coerce.number().positive().max(24 * 365).default(24 * 7),
+  SESSION_TTL_HOURS: z.coerce
+    .number()
+    .positive()
+    .max(24 * 365)
+    .default(24 * 7),
   FEED_RETENTION_DAYS: z.coerce.number().positive().max(3650).default(7),
+  FEED_POLL_MS: z.coerce.number().int().min(100).max(5000).default(2000),
+  FEED_HEARTBEAT_MS: z.coerce.number().int().min(200).max(60_000).default(2000),
+  FEED_SUBSCRIBER_QUEUE: z.coerce.number().int().min(10).max(1_000_000).default(2000),
+  FEED_SUBSCRIBER_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(16_384)
+    .default(4 * 1024 * 1024),
   DB_POOL_SIZE: z.coerce.number().int().min(2).max(200).default(10),
   STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
   IDLE_IN_TRANSACTION_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),

@@ -1,6 +1,7 @@
 /** The per-request (per-subscription) GraphQL context: a fresh object for each operation. */
 import type { Viewer } from './auth/viewer.ts';
 import type { Db } from './db.ts';
+import type { Feed } from './listeners/feed.ts';
 import type { Logger } from './logger.ts';
 import type { HealthProbe } from './resolvers/health.ts';
 
@@ -8,6 +9,8 @@ export interface AppServices {
   db: Db;
   log: Logger;
   healthProbes: HealthProbe[];
+  /** The change feed of this process (listener, reader, hub); subscriptions are built on it. */
+  feed: Feed;
 }
 
 export interface Context extends AppServices {

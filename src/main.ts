@@ -31,6 +31,13 @@ async function main() {
       poolSize: config.DB_POOL_SIZE,
       statementTimeoutMs: config.STATEMENT_TIMEOUT_MS,
       idleInTransactionTimeoutMs: config.IDLE_IN_TRANSACTION_TIMEOUT_MS,
+      feed: {
+        pollMs: config.FEED_POLL_MS,
+        heartbeatMs: config.FEED_HEARTBEAT_MS,
+        maxQueue: config.FEED_SUBSCRIBER_QUEUE,
+        maxBufferedBytes: config.FEED_SUBSCRIBER_MAX_BYTES,
+        retentionDays: config.FEED_RETENTION_DAYS,
+      },
     });
     const { url } = await app.start(config.PORT, config.HOST);
     log.info({ graphql: `${url}/graphql`, health: `${url}/health` }, 'Branchline is up');

@@ -1,0 +1,71 @@
+/**
+ * Who may see which change. Decided once per (branch, role) and cached in a scope shared by every
+ * subscription with the same role and branches: filtering an event is a Map lookup, never a
+ * query per event per subscriber.
+ *
+ * Rules (DESIGN.md "Authorization"): ADMIN sees every change. A MANAGER or CLERK sees
+ * branch-scoped rows (those with a branch id: branches, stock levels and movements, orders and
+ * their items) only of their own branches, shared rows (products, customers) of every branch,
+ * and never users or API tokens.
+ */
+import type { Viewer } from '../auth/viewer.ts';
+import type { ChangeRow } from './reader.ts';
+
+/** Tables whose changes the feed carries (every table with a change-log trigger). */
+export const FEED_TABLES = [
+  'branches',
+  'products',
+  'stock_levels',
+  'stock_movements',
+  'customers',
+  'orders',
+  'order_items',
+  'users',
+  'api_tokens',
+] as const;
+
+const ADMIN_ONLY = new Set(['users', 'api_tokens']);
+
+export interface AccessScope {
+  /** Equal for viewers who see exactly the same changes (the grouping key's access part). */
+  key: string;
+  canSeeBranch(branchId: string): boolean;
+  canSee(row: ChangeRow): boolean;
+}
+
+const scopes = new Map<string, AccessScope>();
+
+function createScope(key: string, admin: boolean, branchIds: readonly string[]): AccessScope {
+  const decided = new Map<string, boolean>();
+  const mine = new Set(branchIds);
+  const canSeeBranch = (branchId: string) => {
+    let ok = decided.get(branchId);
+    if (ok === undefined) {
+      ok = admin || mine.has(branchId);
+      decided.set(branchId, ok);
+    }
+    return ok;
+  };
+  return {
+    key,
+    canSeeBranch,
+    canSee(row) {
+      if (admin) return true;
+      if (ADMIN_ONLY.has(row.tbl)) return false;
+      return row.branchId === null || canSeeBranch(row.branchId);
+    },
+  };
+}
+
+export function accessScope(viewer: Viewer): AccessScope {
+  const admin = viewer.role === 'ADMIN';
+  const branches = admin ? [] : [...viewer.branchIds].sort();
+  const key = admin ? 'ADMIN' : `${viewer.role}:${branches.join(',')}`;
+  let scope = scopes.get(key);
+  if (!scope) {
+    if (scopes.size > 10_000) scopes.clear();
+    scope = createScope(key, admin, branches);
+    scopes.set(key, scope);
+  }
+  return scope;
+}

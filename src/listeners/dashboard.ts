@@ -1,0 +1,163 @@
+/**
+ * Shared live dashboards: one per branch that somebody watches, however many subscribers.
+ *
+ * Guarantees:
+ * - The figures are recomputed (one query) after changes that can move them (orders, order
+ *   items and stock levels of the branch, products), at most once per `minIntervalMs` (250 ms)
+ *   however many changes arrive, and once more after the last change of a burst.
+ * - A subscriber first gets the current figures, then every newer set; a subscriber that reads
+ *   slowly skips to the newest set instead of queueing old ones (memory per subscriber: one set).
+ * - The branch's dashboard stops listening when its last subscriber leaves.
+ */
+import type pg from 'pg';
+import type { Logger } from '../logger.ts';
+import { computeDashboard, type DashboardFigures } from '../resolvers/dashboard.ts';
+import type { Hub, Registration } from './hub.ts';
+import type { ChangeRow } from './reader.ts';
+
+const RELEVANT = new Set(['orders', 'order_items', 'stock_levels']);
+
+class BranchDashboard {
+  readonly streams = new Set<DashboardStream>();
+  latest: DashboardFigures | null = null;
+  private reg: Registration | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private computing = false;
+  private dirty = false;
+  private lastAt = 0;
+
+  constructor(
+    private readonly owner: Dashboards,
+    readonly branchId: string,
+  ) {}
+
+  open(): void {
+    this.reg = this.owner.hub.register({
+      rows: (rows) => {
+        if (rows.some((r) => this.relevant(r))) this.schedule();
+      },
+      expired: () => this.schedule(),
+    });
+    this.schedule();
+  }
+
+  close(): void {
+    this.reg?.unregister();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private relevant(r: ChangeRow): boolean {
+    return r.tbl === 'products' || (RELEVANT.has(r.tbl) && r.branchId === this.branchId);
+  }
+
+  private schedule(): void {
+    if (this.computing || this.timer) {
+      this.dirty = true;
+      return;
+    }
+    const wait = Math.max(0, this.lastAt + this.owner.minIntervalMs - Date.now());
+    this.timer = setTimeout(() => void this.compute(), wait);
+  }
+
+  private async compute(): Promise<void> {
+    this.timer = null;
+    this.computing = true;
+    this.dirty = false;
+    try {
+      this.latest = await computeDashboard(this.owner.pool, this.branchId);
+      this.owner.computations++;
+      for (const s of this.streams) s.offer(this.latest);
+    } catch (err) {
+      this.owner.log.warn({ err: (err as Error).message, branchId: this.branchId }, 'dashboard query failed');
+      this.dirty = true;
+    } finally {
+      this.lastAt = Date.now();
+      this.computing = false;
+    }
+    if (this.dirty && this.reg) this.schedule();
+  }
+}
+
+export class DashboardStream implements AsyncIterableIterator<DashboardFigures> {
+  private next_: DashboardFigures | null = null;
+  private waiter: ((r: IteratorResult<DashboardFigures>) => void) | null = null;
+  private ended = false;
+
+  constructor(
+    private readonly board: BranchDashboard,
+    private readonly onEnd: () => void,
+  ) {
+    if (board.latest) this.next_ = board.latest;
+  }
+
+  offer(figures: DashboardFigures): void {
+    if (this.ended) return;
+    if (this.waiter) {
+      const w = this.waiter;
+      this.waiter = null;
+      w({ value: figures, done: false });
+    } else {
+      this.next_ = figures;
+    }
+  }
+
+  next(): Promise<IteratorResult<DashboardFigures>> {
+    if (this.next_) {
+      const value = this.next_;
+      this.next_ = null;
+      return Promise.resolve({ value, done: false });
+    }
+    if (this.ended) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((r) => {
+      this.waiter = r;
+    });
+  }
+
+  return(): Promise<IteratorResult<DashboardFigures>> {
+    if (!this.ended) {
+      this.ended = true;
+      this.onEnd();
+      this.waiter?.({ value: undefined, done: true });
+      this.waiter = null;
+    }
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+}
+
+export class Dashboards {
+  private readonly boards = new Map<string, BranchDashboard>();
+  /** How many times figures were computed (tests check the throttle). */
+  computations = 0;
+
+  constructor(
+    readonly hub: Hub,
+    readonly pool: pg.Pool,
+    readonly log: Logger,
+    readonly minIntervalMs = 250,
+  ) {}
+
+  subscribe(branchId: string, onEnd: () => void): DashboardStream {
+    let board = this.boards.get(branchId);
+    if (!board) {
+      board = new BranchDashboard(this, branchId);
+      this.boards.set(branchId, board);
+      board.open();
+    }
+    const b = board;
+    const stream: DashboardStream = new DashboardStream(b, () => {
+      b.streams.delete(stream);
+      onEnd();
+      if (b.streams.size === 0) {
+        b.close();
+        this.boards.delete(branchId);
+      }
+    });
+    b.streams.add(stream);
+    return stream;
+  }
+}

@@ -1,0 +1,361 @@
+/**
+ * Grouped fan-out for graphql-ws subscriptions: subscriptions with the same document, the same
+ * variables (apart from the `after` cursor) and the same access scope form a group. The group
+ * runs ONE subscription: each event is executed once and serialized once, and the same payload
+ * bytes are written to every socket of the group, framed with each client's operation id.
+ *
+ * Guarantees (on top of stream.ts):
+ * - A member gets what a subscription of its own would get: with a cursor it first catches up
+ *   from the log (executed for it alone) up to the position where it joined; the group's live
+ *   events wait meanwhile and are released afterwards; nothing at or before the last position
+ *   sent to it is sent again; without a cursor it starts at the live end.
+ * - A member whose socket has more than `maxBufferedBytes` unsent ends with SUBSCRIBER_TOO_SLOW;
+ *   writing never waits for a socket, so no member delays another.
+ * - Errors (an expired cursor, the group's stream failing) end the members with a graphql-ws
+ *   `error` message carrying `extensions.code`.
+ * - Anything that is not a single root field among `fields`, has no viewer or has a literal
+ *   cursor is not grouped (the caller runs it the ordinary way, one execution per subscriber).
+ */
+import {
+  createSourceEventStream,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  GraphQLError,
+  type GraphQLSchema,
+  getOperationAST,
+  Kind,
+} from 'graphql';
+import type { WebSocket } from 'ws';
+import type { Context } from '../context.ts';
+import type { Logger } from '../logger.ts';
+import { accessScope } from './access.ts';
+import { comparePositions, type FeedPosition } from './cursor.ts';
+import type { Feed } from './feed.ts';
+import { FeedStream, feedError, TOO_SLOW_MESSAGE } from './stream.ts';
+
+export interface JoinRequest {
+  socket: WebSocket;
+  id: string;
+  query: string;
+  schema: GraphQLSchema;
+  document: DocumentNode;
+  operationName?: string | null;
+  variables?: Record<string, unknown> | null;
+  contextValue: Context;
+  execute: (args: ExecutionArgs) => unknown;
+}
+
+type Joined = AsyncGenerator<never, void, unknown>;
+
+const SUFFIX = Buffer.from('}');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function positionOf(event: unknown): FeedPosition | null {
+  const e = event as { xid?: unknown; id?: unknown } | null;
+  return e && typeof e.xid === 'string' && typeof e.id === 'string' ? { xid: e.xid, id: e.id } : null;
+}
+
+function canonical(vars: Record<string, unknown>): string {
+  return JSON.stringify(
+    Object.keys(vars)
+      .sort()
+      .map((k) => [k, vars[k]]),
+  );
+}
+
+class Member implements Joined {
+  private readonly prefix: Buffer;
+  private last: FeedPosition | null;
+  private pending: { pos: FeedPosition | null; payload: Buffer }[] | null = null;
+  private pendingOverflow = false;
+  ended = false;
+  private settle: { resolve: (r: IteratorResult<never, void>) => void; reject: (e: unknown) => void } | null = null;
+  private outcome: { error: unknown } | null = null;
+
+  constructor(
+    private readonly group: Group,
+    readonly socket: WebSocket,
+    id: string,
+    start: FeedPosition | null,
+    private readonly onEnd: () => void,
+  ) {
+    this.prefix = Buffer.from(`{"id":${JSON.stringify(id)},"type":"next","payload":`);
+    this.last = start;
+  }
+
+  deliver(pos: FeedPosition | null, payload: Buffer): void {
+    if (this.ended) return;
+    if (this.pending) {
+      if (this.pendingOverflow) return;
+      if (this.pending.length >= this.group.fanout.feed.opts.maxQueue) {
+        // Too much arrives during catch-up: drop it and read it from the log afterwards.
+        this.pending = [];
+        this.pendingOverflow = true;
+        return;
+      }
+      this.pending.push({ pos, payload });
+      return;
+    }
+    this.send(pos, payload);
+  }
+
+  send(pos: FeedPosition | null, payload: Buffer): void {
+    if (this.ended) return;
+    if (pos) {
+      if (this.last && comparePositions(pos, this.last) <= 0) return;
+      this.last = pos;
+    }
+    if (this.socket.readyState !== this.socket.OPEN) {
+      this.end(null);
+      return;
+    }
+    if (this.socket.bufferedAmount > this.group.fanout.feed.opts.maxBufferedBytes) {
+      this.end(feedError('SUBSCRIBER_TOO_SLOW', TOO_SLOW_MESSAGE));
+      return;
+    }
+    this.socket.send(Buffer.concat([this.prefix, payload, SUFFIX]), { binary: false });
+  }
+
+  /** Catch-up from `after` to the position the hub had reached when this member joined. */
+  async catchUp(stream: FeedStream, after: FeedPosition, start: FeedPosition): Promise<void> {
+    this.pending = [];
+    this.last = after;
+    let until = start;
+    const max = this.group.fanout.feed.opts.maxBufferedBytes;
+    for (let attempt = 0; !this.ended; ) {
+      try {
+        for await (const page of stream.rows(this.last, until)) {
+          for (const row of page) {
+            if (this.ended) return;
+            this.send(row, await this.group.run(row));
+            while (!this.ended && this.socket.bufferedAmount > max / 2) await sleep(5);
+          }
+        }
+        if (!this.pendingOverflow) break;
+        this.pendingOverflow = false;
+        this.pending = [];
+        until = this.group.fanout.feed.hub.position ?? until;
+      } catch (err) {
+        if (err instanceof GraphQLError) {
+          this.end(err);
+          return;
+        }
+        attempt++;
+        await sleep(Math.min(50 * 2 ** attempt, 1000));
+      }
+    }
+    const waiting = this.pending ?? [];
+    this.pending = null;
+    for (const p of waiting) this.send(p.pos, p.payload);
+  }
+
+  end(error: unknown): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.pending = null;
+    this.onEnd();
+    if (this.settle) {
+      const s = this.settle;
+      this.settle = null;
+      if (error) s.reject(error);
+      else s.resolve({ value: undefined, done: true });
+    } else {
+      this.outcome = { error };
+    }
+  }
+
+  next(): Promise<IteratorResult<never, void>> {
+    if (this.ended) {
+      const error = this.outcome?.error;
+      this.outcome = null;
+      return error ? Promise.reject(error) : Promise.resolve({ value: undefined, done: true });
+    }
+    return new Promise((resolve, reject) => {
+      this.settle = { resolve, reject };
+    });
+  }
+
+  return(): Promise<IteratorResult<never, void>> {
+    this.end(null);
+    this.outcome = null;
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  throw(err?: unknown): Promise<IteratorResult<never, void>> {
+    this.end(null);
+    return Promise.reject(err);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.end(null);
+  }
+}
+
+class Group {
+  readonly members = new Set<Member>();
+  closed = false;
+
+  constructor(
+    readonly fanout: FanOut,
+    readonly key: string,
+    readonly source: AsyncIterableIterator<unknown>,
+    private readonly args: ExecutionArgs,
+    private readonly execute: (args: ExecutionArgs) => unknown,
+  ) {}
+
+  /** Executes the document once for an event and serializes the result once. */
+  async run(event: unknown): Promise<Buffer> {
+    const result = (await this.execute({ ...this.args, rootValue: event })) as ExecutionResult;
+    return Buffer.from(JSON.stringify(result));
+  }
+
+  async pump(): Promise<void> {
+    let error: unknown = null;
+    try {
+      for await (const event of this.source) {
+        if (this.closed) break;
+        const payload = await this.run(event);
+        const pos = positionOf(event);
+        for (const m of this.members) m.deliver(pos, payload);
+      }
+    } catch (err) {
+      if (err instanceof GraphQLError) {
+        error = err;
+      } else {
+        this.fanout.log.error({ err }, 'subscription group failed');
+        error = feedError('SUBSCRIBER_TOO_SLOW', TOO_SLOW_MESSAGE);
+      }
+    }
+    this.close();
+    for (const m of [...this.members]) m.end(error);
+  }
+
+  leave(member: Member): void {
+    this.members.delete(member);
+    if (this.members.size === 0) this.close();
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.fanout.drop(this);
+    void this.source.return?.();
+  }
+}
+
+export class FanOut {
+  private readonly groups = new Map<string, Promise<Group | readonly GraphQLError[]>>();
+  readonly log: Logger;
+
+  constructor(
+    readonly feed: Feed,
+    log: Logger,
+    private readonly fields: ReadonlySet<string>,
+  ) {
+    this.log = log.child({ module: 'feed-fanout' });
+  }
+
+  /** Groups alive now. */
+  get size(): number {
+    return this.groups.size;
+  }
+
+  drop(group: Group): void {
+    const current = this.groups.get(group.key);
+    if (!current) return;
+    void current.then((g) => {
+      if (g === group && this.groups.get(group.key) === current) this.groups.delete(group.key);
+    });
+  }
+
+  /**
+   * Joins (or starts) the group of a graphql-ws subscription. Null: not groupable, run it the
+   * ordinary way. Errors: refuse the operation. Otherwise an iterator for graphql-ws that yields
+   * nothing (the group writes to the socket itself) and ends when the member ends.
+   */
+  async join(req: JoinRequest): Promise<Joined | readonly GraphQLError[] | null> {
+    const op = getOperationAST(req.document, req.operationName);
+    if (!op || op.operation !== 'subscription' || op.selectionSet.selections.length !== 1) return null;
+    const field = op.selectionSet.selections[0];
+    if (!field || field.kind !== Kind.FIELD || field.directives?.length || !this.fields.has(field.name.value)) {
+      return null;
+    }
+    const viewer = req.contextValue.viewer;
+    if (!viewer) return null;
+    const variables = { ...(req.variables ?? {}) };
+    let after: string | null = null;
+    const afterArg = field.arguments?.find((a) => a.name.value === 'after');
+    if (afterArg) {
+      if (afterArg.value.kind === Kind.VARIABLE) {
+        const v = variables[afterArg.value.name.value];
+        if (v !== undefined && v !== null && typeof v !== 'string') return null;
+        after = v ?? null;
+        variables[afterArg.value.name.value] = null;
+      } else if (afterArg.value.kind !== Kind.NULL) {
+        return null;
+      }
+    }
+    let afterPos: FeedPosition | null = null;
+    if (after) {
+      try {
+        afterPos = await this.feed.parseCursor(after);
+      } catch (err) {
+        if (err instanceof GraphQLError) return [err];
+        throw err;
+      }
+    }
+
+    const key = JSON.stringify([req.query, req.operationName ?? null, canonical(variables), accessScope(viewer).key]);
+    let group: Group | undefined;
+    for (let attempt = 0; attempt < 3 && !group; attempt++) {
+      let pending = this.groups.get(key);
+      if (!pending) {
+        pending = this.create(key, req, variables);
+        this.groups.set(key, pending);
+      }
+      const got = await pending;
+      if (!(got instanceof Group)) {
+        if (this.groups.get(key) === pending) this.groups.delete(key);
+        return got;
+      }
+      if (!got.closed) group = got;
+      else if (this.groups.get(key) === pending) this.groups.delete(key);
+    }
+    if (!group) throw new Error('could not start a subscription group');
+    const g = group;
+    const stream = g.source instanceof FeedStream ? g.source : null;
+    const here = this.feed.hub.position;
+    const closeTracking = this.feed.track();
+    const member: Member = new Member(g, req.socket, req.id, stream ? here : null, () => {
+      closeTracking();
+      g.leave(member);
+    });
+    g.members.add(member);
+    if (afterPos && stream && here) void member.catchUp(stream, afterPos, here);
+    return member;
+  }
+
+  private async create(
+    key: string,
+    req: JoinRequest,
+    variables: Record<string, unknown>,
+  ): Promise<Group | readonly GraphQLError[]> {
+    const args: ExecutionArgs = {
+      schema: req.schema,
+      document: req.document,
+      operationName: req.operationName,
+      variableValues: variables,
+      contextValue: { ...req.contextValue, feedGroup: true },
+    };
+    const source = await createSourceEventStream(args);
+    if (!(Symbol.asyncIterator in Object(source))) return (source as ExecutionResult).errors ?? [];
+    const group = new Group(this, key, source as AsyncIterableIterator<unknown>, args, req.execute);
+    void group.pump();
+    return group;
+  }
+}

@@ -1,0 +1,244 @@
+/**
+ * The change feed of one server process: the guarded wake-up, the one change-log reader, the hub,
+ * the pruning job, the shared dashboards, and the factory for subscription streams. Started and
+ * stopped with the app.
+ *
+ * Guarantees: see wakeup.ts, reader.ts, hub.ts, stream.ts, fanout.ts and prune.ts. In short: one
+ * global order `(xid, id)`, every committed change after a cursor delivered exactly once, a
+ * transaction's changes together and only after commit, whatever happens to the listener
+ * connection or the database in between.
+ */
+import type pg from 'pg';
+import type { Viewer } from '../auth/viewer.ts';
+import type { Logger } from '../logger.ts';
+import type { ComponentHealth } from '../resolvers/health.ts';
+import { accessScope, FEED_TABLES } from './access.ts';
+import { CursorError, decodeCursor, encodeCursor, type FeedPosition } from './cursor.ts';
+import { Dashboards, type DashboardStream } from './dashboard.ts';
+import { Hub } from './hub.ts';
+import { pruneChangeLog } from './prune.ts';
+import { ChangeReader, type ChangeRow } from './reader.ts';
+import { FeedStream, feedError } from './stream.ts';
+import { FEED_CHANNEL, Wakeup } from './wakeup.ts';
+
+export interface FeedOptions {
+  databaseUrl: string;
+  pool: pg.Pool;
+  log: Logger;
+  /** Safety timer of the reader (1-5 s). */
+  pollMs: number;
+  heartbeatMs: number;
+  /** Live changes a subscriber may have queued before it ends with SUBSCRIBER_TOO_SLOW. */
+  maxQueue: number;
+  /** Bytes a grouped WebSocket subscriber may have unsent before it ends with SUBSCRIBER_TOO_SLOW. */
+  maxBufferedBytes: number;
+  retentionMs: number;
+  pruneEveryMs: number;
+}
+
+export interface ChangesArgs {
+  after?: string | null;
+  tables?: readonly string[] | null;
+  branchId?: string | number | null;
+}
+
+/** What the feed needs of a GraphQL context; `feedGroup` marks a group's shared execution. */
+export interface FeedContext {
+  viewer: Viewer | null;
+  feedGroup?: boolean;
+}
+
+const TABLES = new Set<string>(FEED_TABLES);
+
+export class Feed {
+  readonly hub: Hub;
+  readonly reader: ChangeReader;
+  readonly wakeup: Wakeup;
+  readonly dashboards: Dashboards;
+  private readonly log: Logger;
+  private pruneTimer: NodeJS.Timeout | undefined;
+  /** Client subscriptions registered since start (monotonic) and open now: readiness. */
+  opened = 0;
+  active = 0;
+  private readonly waiters = new Set<() => void>();
+
+  constructor(readonly opts: FeedOptions) {
+    this.log = opts.log.child({ module: 'feed' });
+    this.hub = new Hub(opts.log);
+    this.reader = new ChangeReader({
+      pool: opts.pool,
+      log: opts.log,
+      pollMs: opts.pollMs,
+      deliver: (rows, position) => this.hub.deliver(rows, position),
+      onPrunedAhead: (pruned) => this.hub.expireAll(pruned),
+    });
+    void this.reader.ready.then(() => {
+      this.hub.position = this.reader.position;
+    });
+    this.dashboards = new Dashboards(this.hub, opts.pool, opts.log);
+    this.wakeup = new Wakeup({
+      connectionString: opts.databaseUrl,
+      log: opts.log,
+      heartbeatMs: opts.heartbeatMs,
+      silentMs: opts.heartbeatMs * 3,
+      onWake: () => this.reader.request(),
+      sendHeartbeat: async (payload) => {
+        await opts.pool.query('SELECT pg_notify($1, $2)', [FEED_CHANNEL, payload]);
+      },
+    });
+  }
+
+  start(): void {
+    this.reader.start();
+    this.wakeup.start();
+    this.pruneTimer = setInterval(() => void this.prune(), this.opts.pruneEveryMs);
+    this.pruneTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
+    this.reader.stop();
+    await this.wakeup.stop();
+  }
+
+  /** One pruning round (skipped when another instance holds the lock). */
+  async prune(retentionMs = this.opts.retentionMs) {
+    try {
+      return await pruneChangeLog(this.opts.pool, retentionMs, this.log);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'pruning the change log failed');
+      return { ran: false, deleted: 0, horizon: null };
+    }
+  }
+
+  cursorOf(position: FeedPosition): string {
+    return encodeCursor({ epoch: this.reader.epoch, xid: position.xid, id: position.id });
+  }
+
+  health(): ComponentHealth {
+    const w = this.wakeup.status();
+    const ready = this.reader.position !== null;
+    const ok = ready && w.connected && this.reader.lastError === null;
+    const detail = !ready
+      ? `not started${this.reader.lastError ? `: ${this.reader.lastError}` : ''}`
+      : `listener ${w.connected ? 'connected' : 'reconnecting'}, heard ${w.lastHeardMsAgo} ms ago, ` +
+        `${this.active} subscriptions, ${w.rebuilds} rebuilds` +
+        (this.reader.lastError ? `, last read failed: ${this.reader.lastError}` : '');
+    return { name: 'change-feed', ok, detail };
+  }
+
+  /** Waits (bounded) until the reader knows the epoch and the live end. */
+  async ready(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('the change feed is not available')), 10_000);
+    });
+    try {
+      await Promise.race([this.reader.ready, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Counts a client subscription as registered (from now on it receives every change) and
+   * returns the function that counts it closed.
+   */
+  track(): () => void {
+    this.opened++;
+    this.active++;
+    this.signal();
+    let closed = false;
+    return () => {
+      if (closed) return;
+      closed = true;
+      this.active--;
+      this.signal();
+    };
+  }
+
+  private signal(): void {
+    for (const w of [...this.waiters]) w();
+  }
+
+  /** Resolves once `predicate(this)` holds, re-checked whenever a subscription opens or closes. */
+  waitFor(predicate: (feed: Feed) => boolean, timeoutMs = 10_000): Promise<void> {
+    if (predicate(this)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (!predicate(this)) return;
+        this.waiters.delete(check);
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(check);
+        reject(new Error(`timed out waiting for feed subscriptions (opened ${this.opened}, active ${this.active})`));
+      }, timeoutMs);
+      this.waiters.add(check);
+    });
+  }
+
+  requireViewer(viewer: Viewer | null): Viewer {
+    if (!viewer) {
+      throw feedError('UNAUTHENTICATED', 'Subscriptions need a valid token (connectionParams.authorization)');
+    }
+    return viewer;
+  }
+
+  /** Parses a cursor of this database, or throws BAD_CURSOR / CURSOR_EXPIRED as GraphQL errors. */
+  async parseCursor(after: string): Promise<FeedPosition> {
+    await this.ready();
+    try {
+      const c = decodeCursor(after, this.reader.epoch);
+      const position = { xid: c.xid, id: c.id };
+      if (await this.reader.isExpired(position)) {
+        throw new CursorError(
+          'The cursor is older than the retained change log; reload and subscribe again',
+          'CURSOR_EXPIRED',
+        );
+      }
+      return position;
+    } catch (err) {
+      if (err instanceof CursorError) throw feedError(err.code, err.message);
+      throw err;
+    }
+  }
+
+  /** The filter of a `changes`-style subscription, authorization included. */
+  changeFilter(viewer: Viewer, args: ChangesArgs): (row: ChangeRow) => boolean {
+    const scope = accessScope(viewer);
+    const tables = args.tables ? new Set(args.tables) : null;
+    for (const t of tables ?? []) {
+      if (!TABLES.has(t)) throw feedError('BAD_USER_INPUT', `Unknown table "${t}"; one of: ${FEED_TABLES.join(', ')}`);
+    }
+    const branchId = args.branchId === null || args.branchId === undefined ? null : String(args.branchId);
+    if (branchId !== null && !scope.canSeeBranch(branchId)) {
+      throw feedError('FORBIDDEN', 'You may not watch that branch');
+    }
+    return (row) =>
+      scope.canSee(row) &&
+      (tables === null || tables.has(row.tbl)) &&
+      (branchId === null || row.branchId === branchId || row.branchId === null);
+  }
+
+  /** A stream for `changes(after, tables, branchId)` and the typed subscriptions built on it. */
+  async changes(ctx: FeedContext, args: ChangesArgs, extra?: (row: ChangeRow) => boolean): Promise<FeedStream> {
+    const viewer = this.requireViewer(ctx.viewer);
+    const base = this.changeFilter(viewer, args);
+    const filter = extra ? (row: ChangeRow) => base(row) && extra(row) : base;
+    const after = args.after ? await this.parseCursor(args.after) : null;
+    await this.ready();
+    // A group's shared stream is not a client subscription: its members are counted instead.
+    if (ctx.feedGroup) return new FeedStream(this, filter, this.opts.maxQueue * 10, after);
+    return new FeedStream(this, filter, this.opts.maxQueue, after, this.track());
+  }
+
+  /** The live dashboard of a branch the viewer may see. */
+  async dashboard(ctx: FeedContext, branchId: string): Promise<DashboardStream> {
+    const viewer = this.requireViewer(ctx.viewer);
+    if (!accessScope(viewer).canSeeBranch(branchId)) throw feedError('FORBIDDEN', 'You may not watch that branch');
+    await this.ready();
+    return this.dashboards.subscribe(branchId, ctx.feedGroup ? () => {} : this.track());
+  }
+}

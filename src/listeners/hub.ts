@@ -1,0 +1,66 @@
+/**
+ * The in-process hub: fans each batch the change-log reader delivers out to every registered
+ * stream (a subscription, a subscription group, a dashboard), synchronously and in order.
+ *
+ * Guarantees:
+ * - A listener registered at position P receives every row after P that the reader delivers
+ *   afterwards, each once, in `(xid, id)` order; rows up to P are final, so a catch-up read of
+ *   (cursor, P] plus the live rows is gap-free and has no duplicates.
+ * - Registration is synchronous: once `register` returns, no row can slip between the position it
+ *   reports and the first live batch.
+ * - One listener that throws cannot stop the others (it is logged and dropped).
+ */
+import type { Logger } from '../logger.ts';
+import type { FeedPosition } from './cursor.ts';
+import type { ChangeRow } from './reader.ts';
+
+export interface HubListener {
+  rows(rows: readonly ChangeRow[]): void;
+  /** The feed cannot continue gap-free for this listener (pruned past it). */
+  expired(): void;
+}
+
+export interface Registration {
+  /** Every row up to here was delivered before registration; every later row will be. */
+  position: FeedPosition;
+  unregister(): void;
+}
+
+export class Hub {
+  private readonly listeners = new Set<HubListener>();
+  position: FeedPosition | null = null;
+  private readonly log: Logger;
+
+  constructor(log: Logger) {
+    this.log = log.child({ module: 'feed-hub' });
+  }
+
+  get size(): number {
+    return this.listeners.size;
+  }
+
+  register(listener: HubListener): Registration {
+    if (!this.position) throw new Error('the change feed is not ready');
+    this.listeners.add(listener);
+    return { position: this.position, unregister: () => this.listeners.delete(listener) };
+  }
+
+  /** Called by the reader with each batch, in order. */
+  deliver(rows: readonly ChangeRow[], position: FeedPosition): void {
+    this.position = position;
+    for (const l of this.listeners) {
+      try {
+        l.rows(rows);
+      } catch (err) {
+        this.log.error({ err }, 'feed listener failed; dropping it');
+        this.listeners.delete(l);
+      }
+    }
+  }
+
+  expireAll(position: FeedPosition): void {
+    this.position = position;
+    for (const l of [...this.listeners]) l.expired();
+    this.listeners.clear();
+  }
+}

@@ -1,0 +1,258 @@
+/**
+ * The change-log reader: the one place that reads `change_log` for live delivery, once per
+ * server process, and the catch-up reads that subscriptions make from a cursor.
+ *
+ * Guarantees:
+ * - Gap-free: rows are read `WHERE (xid, id) > position AND xid < pg_snapshot_xmin(...)` in
+ *   `(xid, id)` order. Every transaction below that horizon has finished, so no row can ever
+ *   appear behind the position afterwards; rolled-back rows never become visible.
+ * - Exactly once, in order: one read runs at a time (a request during a read causes one more read
+ *   after it), and each row goes to the hub once, in `(xid, id)` order.
+ * - Prompt: a read runs on every wake-up (notification, listener (re)connect), on a safety timer,
+ *   and again after a short, growing delay while committed rows are held back behind an older
+ *   open transaction.
+ * - Survives outages: a failed read is logged and retried; the position is only advanced by rows
+ *   actually handed to the hub.
+ * - Pruning is noticed: every read (live and catch-up) sees the pruned horizon in the same
+ *   statement snapshot as its rows, so a cursor behind it is reported, never silently skipped.
+ */
+import type pg from 'pg';
+import type { Logger } from '../logger.ts';
+import { CursorError, comparePositions, type FeedPosition } from './cursor.ts';
+
+export interface ChangeRow extends FeedPosition {
+  tbl: string;
+  op: 'I' | 'U' | 'D';
+  rowId: string;
+  version: number | null;
+  data: Record<string, unknown> | null;
+  changed: string[] | null;
+  actor: string | null;
+  branchId: string | null;
+  at: Date;
+}
+
+export interface ReaderOptions {
+  pool: pg.Pool;
+  log: Logger;
+  /** Safety timer: read at least this often even without notifications. */
+  pollMs: number;
+  batchSize?: number;
+  /** Receives each batch in order; must not throw. */
+  deliver: (rows: ChangeRow[], position: FeedPosition) => void;
+  /** The process fell behind the pruned horizon (rows it never delivered were deleted). */
+  onPrunedAhead: (pruned: FeedPosition) => void;
+}
+
+interface RawRow {
+  held: boolean;
+  pruned_xid: string | null;
+  pruned_id: string | null;
+  xid: string | null;
+  id: string | null;
+  tbl: string;
+  op: 'I' | 'U' | 'D';
+  row_id: string;
+  version: number | null;
+  data: Record<string, unknown> | null;
+  changed: string[] | null;
+  actor: string | null;
+  branch_id: string | null;
+  created_at: Date;
+}
+
+const COLUMNS =
+  'c.xid::text AS xid, c.id::text AS id, c.tbl, c.op, c.row_id, c.version, c.data, c.changed, c.actor, c.branch_id, c.created_at';
+
+/** Live read: rows after the position below the horizon, plus "held back" and the pruned horizon. */
+const LIVE_SQL = `
+SELECT s.held, s.pruned_xid, s.pruned_id, ${COLUMNS}
+  FROM (SELECT EXISTS (SELECT 1 FROM change_log h WHERE h.xid >= pg_snapshot_xmin(pg_current_snapshot())) AS held,
+               f.pruned_xid, f.pruned_id::text AS pruned_id
+          FROM feed_state f WHERE f.id = 1) s
+  LEFT JOIN LATERAL (
+    SELECT * FROM change_log c
+     WHERE (c.xid, c.id) > ($1::xid8, $2::bigint) AND c.xid < pg_snapshot_xmin(pg_current_snapshot())
+     ORDER BY c.xid, c.id LIMIT $3) c ON true
+ ORDER BY c.xid, c.id`;
+
+/** Catch-up read: rows in (after, until], which the live reader has already passed (all final). */
+const RANGE_SQL = `
+SELECT false AS held, s.pruned_xid, s.pruned_id, ${COLUMNS}
+  FROM (SELECT f.pruned_xid, f.pruned_id::text AS pruned_id FROM feed_state f WHERE f.id = 1) s
+  LEFT JOIN LATERAL (
+    SELECT * FROM change_log c
+     WHERE (c.xid, c.id) > ($1::xid8, $2::bigint) AND (c.xid, c.id) <= ($3::xid8, $4::bigint)
+     ORDER BY c.xid, c.id LIMIT $5) c ON true
+ ORDER BY c.xid, c.id`;
+
+function toRow(r: RawRow): ChangeRow {
+  return {
+    xid: r.xid as string,
+    id: r.id as string,
+    tbl: r.tbl,
+    op: r.op,
+    rowId: r.row_id,
+    version: r.version,
+    data: r.data,
+    changed: r.changed,
+    actor: r.actor,
+    branchId: r.branch_id,
+    at: r.created_at,
+  };
+}
+
+function prunedOf(r: { pruned_xid: string | null; pruned_id: string | null } | undefined): FeedPosition | null {
+  return r?.pruned_xid && r.pruned_id ? { xid: r.pruned_xid, id: r.pruned_id } : null;
+}
+
+export class ChangeReader {
+  readonly log: Logger;
+  epoch = '';
+  /** The last position handed to the hub (or the live end when the process started). */
+  position: FeedPosition | null = null;
+  lastReadAt = 0;
+  lastError: string | null = null;
+  private reading = false;
+  private again = false;
+  private stopped = false;
+  private timer: NodeJS.Timeout | undefined;
+  private heldTimer: NodeJS.Timeout | undefined;
+  private heldDelay = 0;
+  private readonly batchSize: number;
+  private readyResolve!: () => void;
+  /** Resolves once the epoch and the starting position are known. */
+  readonly ready: Promise<void> = new Promise((r) => {
+    this.readyResolve = r;
+  });
+
+  constructor(private readonly opts: ReaderOptions) {
+    this.log = opts.log.child({ module: 'feed-reader' });
+    this.batchSize = opts.batchSize ?? 1000;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.timer = setInterval(() => this.request(), this.opts.pollMs);
+    this.timer.unref();
+    this.request();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    if (this.heldTimer) clearTimeout(this.heldTimer);
+  }
+
+  /** Asks for a read; coalesces with a read in progress (one more read runs after it). */
+  request(): void {
+    if (this.stopped) return;
+    if (this.reading) {
+      this.again = true;
+      return;
+    }
+    this.reading = true;
+    void this.loop();
+  }
+
+  private async loop(): Promise<void> {
+    let held = false;
+    try {
+      if (!this.position) await this.init();
+      do {
+        this.again = false;
+        const batch = await this.readBatch();
+        held = batch.held;
+        if (batch.full) this.again = true;
+      } while (this.again && !this.stopped);
+      this.lastError = null;
+    } catch (err) {
+      this.lastError = (err as Error).message;
+      this.log.warn({ err: this.lastError }, 'change-log read failed; will retry');
+      held = true;
+    } finally {
+      this.reading = false;
+    }
+    if (this.stopped) return;
+    if (this.again) {
+      this.request();
+    } else if (held) {
+      // Committed rows wait behind an older open transaction (or the read failed): look again
+      // soon, backing off to 250 ms.
+      this.heldDelay = Math.min(Math.max(this.heldDelay * 2, 20), 250);
+      if (this.heldTimer) clearTimeout(this.heldTimer);
+      this.heldTimer = setTimeout(() => this.request(), this.heldDelay);
+      this.heldTimer.unref();
+    } else {
+      this.heldDelay = 0;
+    }
+  }
+
+  private async init(): Promise<void> {
+    const { rows } = await this.opts.pool.query<{ epoch: string; xmin: string }>(
+      'SELECT epoch::text AS epoch, pg_snapshot_xmin(pg_current_snapshot())::text AS xmin FROM feed_state WHERE id = 1',
+    );
+    const row = rows[0];
+    if (!row) throw new Error('feed_state has no row: is the database migrated?');
+    this.epoch = row.epoch;
+    this.position = { xid: row.xmin, id: '0' };
+    this.log.info({ epoch: this.epoch, position: this.position }, 'change feed starts at the live end');
+    this.readyResolve();
+  }
+
+  private async readBatch(): Promise<{ held: boolean; full: boolean }> {
+    const pos = this.position as FeedPosition;
+    const { rows } = await this.opts.pool.query<RawRow>(LIVE_SQL, [pos.xid, pos.id, this.batchSize]);
+    this.lastReadAt = Date.now();
+    const pruned = prunedOf(rows[0]);
+    if (pruned && comparePositions(pos, pruned) < 0) {
+      // Rows this process never delivered were pruned (it was stopped or stuck for longer than
+      // the retention). Subscriptions cannot continue without a gap: they end with CURSOR_EXPIRED.
+      this.log.error({ position: pos, pruned }, 'the change feed fell behind the pruned horizon');
+      this.position = pruned;
+      this.opts.onPrunedAhead(pruned);
+      return { held: false, full: true };
+    }
+    const changes = rows.filter((r) => r.xid !== null).map(toRow);
+    if (changes.length > 0) {
+      const last = changes[changes.length - 1] as ChangeRow;
+      this.position = { xid: last.xid, id: last.id };
+      this.opts.deliver(changes, this.position);
+    }
+    return { held: rows[0]?.held ?? false, full: changes.length >= this.batchSize };
+  }
+
+  /**
+   * Catch-up: the rows in (after, until] in order, page by page. `until` must be a position the
+   * live reader has reached (so every row up to it is final). Throws CURSOR_EXPIRED when `after`
+   * is behind the pruned horizon.
+   */
+  async *range(after: FeedPosition, until: FeedPosition, pageSize = 500): AsyncGenerator<ChangeRow[]> {
+    let from = after;
+    while (comparePositions(from, until) < 0) {
+      const { rows } = await this.opts.pool.query<RawRow>(RANGE_SQL, [from.xid, from.id, until.xid, until.id, pageSize]);
+      const pruned = prunedOf(rows[0]);
+      if (pruned && comparePositions(from, pruned) < 0) {
+        throw new CursorError(
+          'The cursor is older than the retained change log; reload and subscribe again',
+          'CURSOR_EXPIRED',
+        );
+      }
+      const changes = rows.filter((r) => r.xid !== null).map(toRow);
+      if (changes.length === 0) return;
+      yield changes;
+      const last = changes[changes.length - 1] as ChangeRow;
+      from = { xid: last.xid, id: last.id };
+      if (changes.length < pageSize) return;
+    }
+  }
+
+  /** Whether a position is behind the pruned horizon (checked when a subscription starts). */
+  async isExpired(position: FeedPosition): Promise<boolean> {
+    const { rows } = await this.opts.pool.query<{ pruned_xid: string | null; pruned_id: string | null }>(
+      'SELECT pruned_xid, pruned_id::text AS pruned_id FROM feed_state WHERE id = 1',
+    );
+    const pruned = prunedOf(rows[0]);
+    return pruned !== null && comparePositions(position, pruned) < 0;
+  }
+}

@@ -1,0 +1,216 @@
+/**
+ * One subscriber's ordered stream of changes: registers with the hub for live rows first, then
+ * (with a cursor) catches up from the change log, and merges the two.
+ *
+ * Guarantees:
+ * - Every change after the cursor that passes the filter is yielded exactly once, in
+ *   `(xid, id)` order: catch-up covers (cursor, P], the live rows (P, ...), where P is the hub
+ *   position at registration; live rows that arrive during catch-up wait and are then released
+ *   (and re-read from the log instead when too many pile up), and nothing at or before the last
+ *   yielded position is ever yielded again.
+ * - Without a cursor it starts at the live end (P).
+ * - Bounded memory: live rows queue up to `maxQueue`; beyond that the stream ends with
+ *   `SUBSCRIBER_TOO_SLOW` (the client resumes from its last cursor). Catch-up waits for the
+ *   consumer instead of queueing without bound.
+ * - A cursor behind the pruned horizon ends the stream with `CURSOR_EXPIRED`.
+ */
+import { GraphQLError } from 'graphql';
+import { CursorError, comparePositions, type FeedPosition } from './cursor.ts';
+import type { Hub, Registration } from './hub.ts';
+import type { ChangeReader, ChangeRow } from './reader.ts';
+
+export type FeedErrorCode =
+  | 'SUBSCRIBER_TOO_SLOW'
+  | 'CURSOR_EXPIRED'
+  | 'BAD_CURSOR'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'BAD_USER_INPUT';
+
+export function feedError(code: FeedErrorCode, message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code } });
+}
+
+export const TOO_SLOW_MESSAGE = 'The subscriber did not keep up; resume from the last cursor received';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface FeedSource {
+  hub: Hub;
+  reader: ChangeReader;
+}
+
+export class FeedStream implements AsyncIterableIterator<ChangeRow> {
+  private queue: ChangeRow[] = [];
+  private waiter: { resolve: (r: IteratorResult<ChangeRow>) => void; reject: (e: unknown) => void } | null = null;
+  private drained: (() => void) | null = null;
+  private failure: unknown = null;
+  private ended = false;
+  private pending: ChangeRow[] | null = null;
+  private pendingOverflow = false;
+  private last: FeedPosition;
+  private readonly reg: Registration;
+  /** Hub position at registration: where a subscription without a cursor starts. */
+  readonly start: FeedPosition;
+
+  constructor(
+    private readonly source: FeedSource,
+    readonly filter: (row: ChangeRow) => boolean,
+    private readonly maxQueue: number,
+    after: FeedPosition | null,
+    private readonly onEnd: () => void = () => {},
+  ) {
+    this.reg = source.hub.register({
+      rows: (rows) => this.onLive(rows),
+      expired: () => this.fail(feedError('CURSOR_EXPIRED', 'The change feed was pruned past this subscription; reload')),
+    });
+    this.start = this.reg.position;
+    this.last = this.start;
+    if (after) {
+      this.last = after;
+      this.pending = [];
+      void this.catchUp();
+    }
+  }
+
+  /** The rows in (after, until] that pass the filter, page by page (also used by groups). */
+  async *rows(after: FeedPosition, until: FeedPosition): AsyncGenerator<ChangeRow[]> {
+    for await (const page of this.source.reader.range(after, until)) {
+      yield page.filter(this.filter);
+    }
+  }
+
+  private onLive(rows: readonly ChangeRow[]): void {
+    for (const row of rows) {
+      if (!this.filter(row)) continue;
+      if (this.pending) {
+        if (this.pendingOverflow) continue;
+        if (this.pending.length >= this.maxQueue) {
+          // Too much arrives during catch-up: drop it and read it from the log afterwards.
+          this.pending = [];
+          this.pendingOverflow = true;
+          continue;
+        }
+        this.pending.push(row);
+      } else {
+        this.push(row);
+        if (this.ended) return;
+      }
+    }
+  }
+
+  private push(row: ChangeRow, catchingUp = false): void {
+    if (this.ended || comparePositions(row, this.last) <= 0) return;
+    this.last = row;
+    if (this.waiter) {
+      const w = this.waiter;
+      this.waiter = null;
+      w.resolve({ value: row, done: false });
+      return;
+    }
+    if (!catchingUp && this.queue.length >= this.maxQueue) {
+      this.fail(feedError('SUBSCRIBER_TOO_SLOW', TOO_SLOW_MESSAGE));
+      return;
+    }
+    this.queue.push(row);
+  }
+
+  private async catchUp(): Promise<void> {
+    let until = this.start;
+    for (let attempt = 0; !this.ended; ) {
+      try {
+        for await (const page of this.rows(this.last, until)) {
+          for (const row of page) this.push(row, true);
+          while (this.queue.length >= this.maxQueue / 2 && !this.ended) {
+            await new Promise<void>((r) => {
+              this.drained = r;
+            });
+          }
+          if (this.ended) return;
+        }
+        if (!this.pendingOverflow) break;
+        // Live rows were dropped during catch-up: read up to where the hub is now, then release
+        // what arrives from here on.
+        this.pendingOverflow = false;
+        this.pending = [];
+        until = this.source.hub.position ?? until;
+      } catch (err) {
+        if (err instanceof CursorError) {
+          this.fail(feedError(err.code, err.message));
+          return;
+        }
+        // The database is unreachable for a moment: retry from where catch-up got to.
+        attempt++;
+        await sleep(Math.min(50 * 2 ** attempt, 1000));
+      }
+    }
+    const live = this.pending ?? [];
+    this.pending = null;
+    for (const row of live) this.push(row, true);
+  }
+
+  private fail(err: unknown): void {
+    if (this.ended) return;
+    this.failure = err;
+    this.finish();
+    if (this.waiter) {
+      const w = this.waiter;
+      this.waiter = null;
+      w.reject(err);
+      this.failure = null;
+    }
+  }
+
+  private finish(): void {
+    this.ended = true;
+    this.reg.unregister();
+    this.onEnd();
+    this.drained?.();
+  }
+
+  next(): Promise<IteratorResult<ChangeRow>> {
+    const row = this.queue.shift();
+    if (row) {
+      if (this.drained && this.queue.length < this.maxQueue / 2) {
+        const d = this.drained;
+        this.drained = null;
+        d();
+      }
+      return Promise.resolve({ value: row, done: false });
+    }
+    if (this.failure) {
+      const err = this.failure;
+      this.failure = null;
+      return Promise.reject(err);
+    }
+    if (this.ended) return Promise.resolve({ value: undefined, done: true });
+    if (this.drained) {
+      const d = this.drained;
+      this.drained = null;
+      d();
+    }
+    return new Promise((resolve, reject) => {
+      this.waiter = { resolve, reject };
+    });
+  }
+
+  return(): Promise<IteratorResult<ChangeRow>> {
+    this.queue = [];
+    this.failure = null;
+    if (!this.ended) this.finish();
+    if (this.waiter) {
+      this.waiter.resolve({ value: undefined, done: true });
+      this.waiter = null;
+    }
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  throw(err?: unknown): Promise<IteratorResult<ChangeRow>> {
+    void this.return();
+    return Promise.reject(err);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+}

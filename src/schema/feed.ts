@@ -1,0 +1,82 @@
+/**
+ * The change feed in GraphQL: `changes` (every change the viewer may see, resumable from a
+ * cursor) and `dashboard` (live figures of a branch). Both run on the process's one change-log
+ * reader; over graphql-ws, equal subscriptions are grouped (src/listeners/fanout.ts).
+ */
+import { builder } from '../builder.ts';
+import type { ChangeRow } from '../listeners/reader.ts';
+import type { DashboardFigures } from '../resolvers/dashboard.ts';
+
+/** Root fields whose graphql-ws subscriptions are grouped (executed once per group and event). */
+export const GROUPED_SUBSCRIPTIONS = new Set(['changes', 'dashboard', 'productChanged', 'stockLevels', 'orders']);
+
+const OPS = { I: 'INSERT', U: 'UPDATE', D: 'DELETE' } as const;
+
+const ChangeOp = builder.enumType('ChangeOp', { values: ['INSERT', 'UPDATE', 'DELETE'] as const });
+
+export const ChangeRef = builder.objectRef<ChangeRow>('Change').implement({
+  description:
+    'One committed change of one row. Changes come in one global order; `cursor` resumes right after this one.',
+  fields: (t) => ({
+    cursor: t.string({
+      description: 'Pass as `after` to continue after this change (on any server instance).',
+      resolve: (row, _args, ctx) => ctx.feed.cursorOf(row),
+    }),
+    table: t.string({ resolve: (row) => row.tbl }),
+    op: t.field({ type: ChangeOp, resolve: (row) => OPS[row.op] }),
+    rowId: t.id({ resolve: (row) => row.rowId }),
+    version: t.int({ nullable: true, description: 'The row version after the change.', resolve: (row) => row.version }),
+    changedFields: t.stringList({
+      nullable: true,
+      description: 'Columns that changed (updates only).',
+      resolve: (row) => row.changed,
+    }),
+    actor: t.string({ nullable: true, resolve: (row) => row.actor }),
+    branchId: t.id({ nullable: true, description: 'The branch of a branch-scoped row.', resolve: (row) => row.branchId }),
+    at: t.field({ type: 'DateTime', description: 'Start of the writing transaction.', resolve: (row) => row.at }),
+    data: t.field({
+      type: 'JSON',
+      nullable: true,
+      description: 'The row after the change (before it, for a delete), column names as in the database.',
+      resolve: (row) => row.data,
+    }),
+  }),
+});
+
+const DashboardRef = builder.objectRef<DashboardFigures>('Dashboard').implement({
+  description: 'Live figures of one branch, recomputed at most every 250 ms while changes arrive.',
+  fields: (t) => ({
+    branchId: t.exposeID('branchId'),
+    salesToday: t.field({ type: 'Decimal', resolve: (d) => d.salesToday }),
+    orderCount: t.exposeInt('orderCount'),
+    stockValue: t.field({ type: 'Decimal', resolve: (d) => d.stockValue }),
+    lowStockCount: t.exposeInt('lowStockCount'),
+    at: t.field({ type: 'DateTime', resolve: (d) => d.at }),
+  }),
+});
+
+builder.subscriptionType({});
+
+builder.subscriptionFields((t) => ({
+  changes: t.field({
+    type: ChangeRef,
+    description:
+      'Every change the viewer may see, in the global order. Without `after` it starts at the live end; with ' +
+      'it, it first catches up, then continues live, each change exactly once. Errors: CURSOR_EXPIRED (reload), ' +
+      'SUBSCRIBER_TOO_SLOW (resume from the last cursor), UNAUTHENTICATED.',
+    args: {
+      after: t.arg.string({ description: 'A cursor from a change or from a list query (`feedCursor`).' }),
+      tables: t.arg.stringList({ description: 'Only these tables (e.g. ["products", "stock_levels"]).' }),
+      branchId: t.arg.id({ description: 'Only rows of this branch, plus shared rows (products, customers).' }),
+    },
+    subscribe: (_root, args, ctx) => ctx.feed.changes(ctx, args),
+    resolve: (row) => row,
+  }),
+  dashboard: t.field({
+    type: DashboardRef,
+    description: 'Live figures of a branch: the current ones first, then each update.',
+    args: { branchId: t.arg.id({ required: true }) },
+    subscribe: (_root, args, ctx) => ctx.feed.dashboard(ctx, String(args.branchId)),
+    resolve: (figures) => figures,
+  }),
+}));
