@@ -35,6 +35,7 @@ export const builder = new SchemaBuilder<{
 });
 
 builder.queryType({});
+builder.mutationType({});
 
 builder.scalarType('DateTime', {
   description: 'An ISO-8601 timestamp in UTC.',
@@ -48,7 +49,12 @@ builder.scalarType('DateTime', {
 
 builder.scalarType('Decimal', {
   description: 'An exact decimal number as a string, e.g. "12.50" (money is never a float).',
-  serialize: (v) => v.toString(),
+  // Money columns have 2 decimals; Prisma's Decimal drops trailing zeros ("29"), so pad them back ("29.00").
+  serialize: (v) => {
+    const s = v.toString();
+    const m = /^(-?\d+)(?:\.(\d+))?$/.exec(s);
+    return m ? `${m[1]}.${(m[2] ?? '').padEnd(2, '0')}` : s;
+  },
   parseValue: (v) => {
     const s = typeof v === 'number' ? String(v) : v;
     if (typeof s !== 'string' || !/^-?\d{1,12}(\.\d{1,2})?$/.test(s.trim())) {

@@ -35,3 +35,52 @@ export class ValidationError extends AppError {
     super(message);
   }
 }
+
+/** Models whose rows carry a version (the members of the GraphQL `VersionedRecord` union). */
+export type VersionedModel = 'Branch' | 'Product' | 'Customer' | 'StockLevel' | 'Order';
+
+/**
+ * A stale `expectedVersion`: nothing was written. `current` is the row as it is now,
+ * `changedFields` the fields changed after the client's version, `yourPatch` what the client sent.
+ */
+export class VersionConflictError extends AppError {
+  override name = 'VersionConflictError';
+  constructor(
+    readonly model: VersionedModel,
+    readonly current: object,
+    readonly changedFields: string[],
+    readonly yourPatch: Record<string, unknown>,
+    readonly expectedVersion: number,
+  ) {
+    super(`${model} was changed by someone else since version ${expectedVersion}`);
+  }
+}
+
+/** A movement would take stock below zero: nothing was written. */
+export class InsufficientStockError extends AppError {
+  override name = 'InsufficientStockError';
+  constructor(
+    readonly productId: string,
+    readonly branchId: string,
+    readonly requested: number,
+    readonly available: number,
+  ) {
+    super(`Only ${available} in stock, ${requested} requested`);
+  }
+}
+
+/** The same idempotencyKey was sent before with another operation or other arguments. */
+export class IdempotencyKeyReusedError extends AppError {
+  override name = 'IdempotencyKeyReusedError';
+  constructor(readonly key: string) {
+    super('This idempotencyKey was already used with different arguments');
+  }
+}
+
+/** login with an unknown email, a wrong password or an inactive user (deliberately not told apart). */
+export class AuthenticationFailedError extends AppError {
+  override name = 'AuthenticationFailedError';
+  constructor() {
+    super('Wrong email or password');
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * Stock movements other than sales: receive, adjust, transfer, count. Each runs in one write
+ * transaction through stock-lock.ts (fixed lock order, never below zero, ledger rows).
+ */
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { assertBranchVisible, assertCan } from '../auth/access.ts';
+import type { Context } from '../context.ts';
+import { NotFoundError } from '../errors.ts';
+import type { StockLevel } from '../generated/prisma/client.ts';
+import { applyMovements, ensureStockRows, lockStock } from './stock-lock.ts';
+import { type Tx, writeTx } from './tx.ts';
+import { id, LIMITS, name, nonNegativeQuantity, parse, quantity, text, version } from './validate.ts';
+import { conflictError } from './versioned.ts';
+import { requireViewer } from './viewer.ts';
+
+type Key = { idempotencyKey?: string | null };
+
+async function assertProduct(tx: Tx, productId: string): Promise<void> {
+  if (!(await tx.product.findUnique({ where: { id: productId }, select: { id: true } }))) {
+    throw new NotFoundError('Product', productId);
+  }
+}
+
+const receiveInput = z.object({ branchId: id, productId: id, quantity, note: text(500).nullish() });
+
+export function receiveStock(
+  args: { branchId: string; productId: string; quantity: number; note?: string | null } & Key,
+  ctx: Context,
+): Promise<StockLevel> {
+  const viewer = requireViewer(ctx);
+  const { idempotencyKey, ...request } = args;
+  const input = parse(receiveInput, request);
+  assertBranchVisible(viewer, input.branchId);
+  assertCan(viewer, 'receiveStock');
+  return writeTx(ctx, { operation: 'receiveStock', args: request, idempotencyKey }, async (tx) => {
+    await assertProduct(tx, input.productId);
+    await ensureStockRows(tx, [input]);
+    const locked = await lockStock(tx, [input]);
+    const move = { ...input, kind: 'RECEIPT' as const, delta: input.quantity, reason: input.note };
+    return (await applyMovements(tx, viewer, locked, [move]))[0];
+  });
+}
+
+const adjustInput = z.object({
+  branchId: id,
+  productId: id,
+  delta: z
+    .number()
+    .int()
+    .min(-LIMITS.maxQuantity)
+    .max(LIMITS.maxQuantity)
+    .refine((d) => d !== 0, 'must not be 0'),
+  reason: name(500),
+});
+
+export function adjustStock(
+  args: { branchId: string; productId: string; delta: number; reason: string } & Key,
+  ctx: Context,
+): Promise<StockLevel> {
+  const viewer = requireViewer(ctx);
+  const { idempotencyKey, ...request } = args;
+  const input = parse(adjustInput, request);
+  assertBranchVisible(viewer, input.branchId);
+  assertCan(viewer, 'adjustStock');
+  return writeTx(ctx, { operation: 'adjustStock', args: request, idempotencyKey }, async (tx) => {
+    await assertProduct(tx, input.productId);
+    if (input.delta > 0) await ensureStockRows(tx, [input]);
+    const locked = await lockStock(tx, [input]);
+    return (await applyMovements(tx, viewer, locked, [{ ...input, kind: 'ADJUSTMENT' }]))[0];
+  });
+}
+
+const transferInput = z
+  .object({ fromBranchId: id, toBranchId: id, productId: id, quantity, note: text(500).nullish() })
+  .refine((t) => t.fromBranchId !== t.toBranchId, {
+    message: 'must differ from fromBranchId',
+    path: ['toBranchId'],
+  });
+
+export interface StockTransfer {
+  transferId: string;
+  from: StockLevel;
+  to: StockLevel;
+}
+
+export function transferStock(
+  args: {
+    fromBranchId: string;
+    toBranchId: string;
+    productId: string;
+    quantity: number;
+    note?: string | null;
+  } & Key,
+  ctx: Context,
+): Promise<StockTransfer> {
+  const viewer = requireViewer(ctx);
+  const { idempotencyKey, ...request } = args;
+  const input = parse(transferInput, request);
+  assertBranchVisible(viewer, input.fromBranchId);
+  assertBranchVisible(viewer, input.toBranchId);
+  assertCan(viewer, 'adjustStock');
+  return writeTx(ctx, { operation: 'transferStock', args: request, idempotencyKey }, async (tx) => {
+    await assertProduct(tx, input.productId);
+    const from = { branchId: input.fromBranchId, productId: input.productId };
+    const to = { branchId: input.toBranchId, productId: input.productId };
+    await ensureStockRows(tx, [to]);
+    const locked = await lockStock(tx, [from, to]);
+    const transferId = randomUUID();
+    const reason = input.note ?? null;
+    const rows = await applyMovements(tx, viewer, locked, [
+      { ...from, kind: 'TRANSFER_OUT', delta: -input.quantity, transferId, reason },
+      { ...to, kind: 'TRANSFER_IN', delta: input.quantity, transferId, reason },
+    ]);
+    const pick = (branchId: string) => rows.find((r) => r.branchId === branchId) as StockLevel;
+    return { transferId, from: pick(input.fromBranchId), to: pick(input.toBranchId) };
+  });
+}
+
+const countInput = z.object({
+  branchId: id,
+  productId: id,
+  counted: nonNegativeQuantity,
+  expectedVersion: version,
+});
+
+/**
+ * Sets the quantity to what was counted, as a COUNT movement of the difference. Needs the
+ * version of the stock level the counter saw: a sale in the meantime makes the count stale.
+ */
+export function countStock(
+  args: { branchId: string; productId: string; counted: number; expectedVersion: number } & Key,
+  ctx: Context,
+): Promise<StockLevel> {
+  const viewer = requireViewer(ctx);
+  const { idempotencyKey, ...request } = args;
+  const input = parse(countInput, request);
+  assertBranchVisible(viewer, input.branchId);
+  assertCan(viewer, 'receiveStock');
+  return writeTx(ctx, { operation: 'countStock', args: request, idempotencyKey }, async (tx) => {
+    const key = { branchId: input.branchId, productId: input.productId };
+    const locked = await lockStock(tx, [key]);
+    const row = locked.get(`${key.branchId}:${key.productId}`);
+    const current = await tx.stockLevel.findUnique({ where: { branchId_productId: key } });
+    if (!row || !current) throw new NotFoundError('StockLevel', `${key.branchId}/${key.productId}`);
+    if (current.version !== input.expectedVersion) {
+      throw await conflictError(
+        tx,
+        'StockLevel',
+        'stock_levels',
+        current,
+        { quantity: input.counted },
+        input.expectedVersion,
+      );
+    }
+    const delta = input.counted - row.quantity;
+    const move = { ...key, kind: 'COUNT' as const, delta, reason: `Counted ${input.counted}` };
+    return (await applyMovements(tx, viewer, locked, [move]))[0];
+  });
+}

@@ -1,0 +1,132 @@
+/** Products: catalogue reads for everybody; creating, editing prices and archiving for managers and admins. */
+
+import { z } from 'zod';
+import { assertCan } from '../auth/access.ts';
+import type { Context } from '../context.ts';
+import type { Prisma, Product } from '../generated/prisma/client.ts';
+import { uniqueAsValidation } from './errors.ts';
+import { type PageArgs, readPage } from './page.ts';
+import { writeTx } from './tx.ts';
+import { id, name, parse, price, text, version } from './validate.ts';
+import { versionedUpdate } from './versioned.ts';
+import { requireViewer } from './viewer.ts';
+
+type Query = Record<string, unknown>;
+
+const productFields = {
+  sku: name(64),
+  name: name(200),
+  description: text(4000).nullish(),
+  unitPrice: price,
+};
+const createInput = z.object({ id: id.nullish(), ...productFields });
+const patchInput = z
+  .object({
+    sku: productFields.sku.optional(),
+    name: productFields.name.optional(),
+    description: productFields.description,
+    unitPrice: productFields.unitPrice.optional(),
+  })
+  .refine((p) => Object.values(p).some((v) => v !== undefined), 'patch must change at least one field');
+
+export interface ListProductsArgs extends PageArgs {
+  search?: string | null;
+  includeArchived?: boolean | null;
+}
+
+export function listProducts(query: Query, args: ListProductsArgs, ctx: Context) {
+  requireViewer(ctx);
+  const search = parse(z.string().trim().max(200).nullish(), args.search);
+  const where: Prisma.ProductWhereInput = {
+    ...(args.includeArchived ? {} : { active: true }),
+    ...(search
+      ? {
+          OR: [
+            { name: { contains: search, mode: 'insensitive' } },
+            { sku: { contains: search, mode: 'insensitive' } },
+          ],
+        }
+      : {}),
+  };
+  return readPage(ctx, args, (tx, window) =>
+    tx.product.findMany({ ...query, where, orderBy: [{ name: 'asc' }, { id: 'asc' }], ...window }),
+  );
+}
+
+export function getProduct(query: Query, productId: string, ctx: Context) {
+  requireViewer(ctx);
+  if (!id.safeParse(productId).success) return null;
+  return ctx.db.prisma.product.findUnique({ ...query, where: { id: productId } });
+}
+
+export interface CreateProductArgs {
+  input: { id?: string | null; sku: string; name: string; description?: string | null; unitPrice: string };
+  idempotencyKey?: string | null;
+}
+
+export function createProduct(args: CreateProductArgs, ctx: Context): Promise<Product> {
+  assertCan(requireViewer(ctx), 'editCatalog');
+  const input = parse(createInput, args.input);
+  return writeTx(
+    ctx,
+    { operation: 'createProduct', args: args.input, idempotencyKey: args.idempotencyKey },
+    (tx) =>
+      uniqueAsValidation(input.id ? 'id or sku' : 'sku', () =>
+        tx.product.create({ data: { ...input, id: input.id ?? undefined } }),
+      ),
+  );
+}
+
+export interface UpdateProductArgs {
+  id: string;
+  expectedVersion: number;
+  patch: {
+    sku?: string | null;
+    name?: string | null;
+    description?: string | null;
+    unitPrice?: string | null;
+  };
+  idempotencyKey?: string | null;
+}
+
+function editProduct(
+  ctx: Context,
+  operation: string,
+  a: { id: string; expectedVersion: number; idempotencyKey?: string | null },
+  patch: Prisma.ProductUpdateManyMutationInput & Record<string, unknown>,
+  requestArgs: unknown,
+): Promise<Product> {
+  const productId = parse(id, a.id);
+  const expectedVersion = parse(version, a.expectedVersion);
+  return writeTx(ctx, { operation, args: requestArgs, idempotencyKey: a.idempotencyKey }, (tx) =>
+    uniqueAsValidation('sku', () =>
+      versionedUpdate(tx, {
+        model: 'Product',
+        table: 'products',
+        id: productId,
+        expectedVersion,
+        patch,
+        write: async () =>
+          (await tx.product.updateMany({ where: { id: productId, version: expectedVersion }, data: patch }))
+            .count,
+        load: () => tx.product.findUnique({ where: { id: productId } }),
+      }),
+    ),
+  );
+}
+
+export function updateProduct(args: UpdateProductArgs, ctx: Context): Promise<Product> {
+  assertCan(requireViewer(ctx), 'editCatalog');
+  const patch = parse(patchInput, args.patch);
+  const { idempotencyKey, ...request } = args;
+  return editProduct(ctx, 'updateProduct', args, patch, request);
+}
+
+export function archiveProduct(
+  args: { id: string; expectedVersion: number; idempotencyKey?: string | null },
+  ctx: Context,
+): Promise<Product> {
+  assertCan(requireViewer(ctx), 'editCatalog');
+  const { idempotencyKey, ...request } = args;
+  return editProduct(ctx, 'archiveProduct', args, { active: false }, request);
+}

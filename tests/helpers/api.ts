@@ -1,0 +1,72 @@
+/**
+ * Helpers for API tests: sign in as the sample users, look up sample rows, unwrap mutation
+ * results, and a checksum of every table (to prove that refused input changed nothing).
+ */
+import { expect } from 'vitest';
+import type { TestApp } from './app.ts';
+
+export const PASSWORD = 'branchline';
+
+export async function login(t: TestApp, email: string): Promise<string> {
+  const res = await t.gql(
+    `mutation ($email: String!, $password: String!) {
+       login(email: $email, password: $password) {
+         __typename ... on MutationLoginSuccess { data { token } } ... on Error { message } } }`,
+    { email, password: PASSWORD },
+  );
+  expect(res.errors).toBeUndefined();
+  expect(res.data?.login.__typename).toBe('MutationLoginSuccess');
+  return res.data?.login.data.token as string;
+}
+
+/** The data of a mutation result union, failing the test on an error member. */
+export function ok<T = any>(res: { data?: any; errors?: unknown }, field: string): T {
+  expect(res.errors).toBeUndefined();
+  const result = res.data?.[field];
+  expect(result?.__typename, JSON.stringify(result)).toMatch(/Success$/);
+  return result.data as T;
+}
+
+export interface Sample {
+  branches: Record<string, string>;
+  /** A product id that has stock at every branch. */
+  productIds: string[];
+}
+
+export async function sample(t: TestApp): Promise<Sample> {
+  const b = await t.db.pool.query<{ code: string; id: string }>('SELECT code, id FROM branches');
+  const p = await t.db.pool.query<{ id: string }>('SELECT id FROM products ORDER BY sku');
+  return {
+    branches: Object.fromEntries(b.rows.map((r) => [r.code, r.id])),
+    productIds: p.rows.map((r) => r.id),
+  };
+}
+
+/** md5 of every row of every application table, in a stable order. */
+export async function checksum(t: TestApp): Promise<Record<string, string>> {
+  const tables = [
+    'branches',
+    'products',
+    'stock_levels',
+    'stock_movements',
+    'customers',
+    'orders',
+    'order_items',
+    'order_counters',
+    'users',
+    'user_branches',
+    'api_tokens',
+    'idempotency_keys',
+    'change_log',
+  ];
+  const out: Record<string, string> = {};
+  for (const table of tables) {
+    const { rows } = await t.db.pool.query(
+      `SELECT count(*)::int AS n, coalesce(md5(string_agg(r::text, '|' ORDER BY r::text)), '') AS h FROM ${table} r`,
+    );
+    out[table] = `${rows[0].n}:${rows[0].h}`;
+  }
+  return out;
+}
+
+export const typename = (res: { data?: any }, field: string): string => res.data?.[field]?.__typename;
