@@ -10,6 +10,7 @@ import type { ExecutionArgs, GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
+import { useAuthGate } from './auth/gate.ts';
 import { authenticate } from './auth/viewer.ts';
 import type { AppServices, Context } from './context.ts';
 import { createDb } from './db.ts';
@@ -79,6 +80,7 @@ export function buildApp(opts: AppOptions): App {
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
+    plugins: [useAuthGate()],
     graphiql: { title: 'Branchline GraphiQL', defaultQuery: '{ health { ok components { name ok detail } } }' },
     renderGraphiQL,
     // HTTP: the Authorization header. graphql-ws: connectionParams.authorization (or the header

@@ -2,5 +2,14 @@
 import { builder } from '../builder.ts';
 import './feed.ts';
 import './health.ts';
+import './auth.ts';
+import './branch.ts';
+import './customer.ts';
+import './errors.ts';
+import './history.ts';
+import './movement.ts';
+import './order.ts';
+import './product.ts';
+import './stock-level.ts';
 
 export const schema = builder.toSchema();
