@@ -1,6 +1,6 @@
 /**
- * The change feed in the browser: one `changes(after, branchId)` subscription per signed-in
- * branch, started from the last cursor this device applied (kept in localStorage), or from the
+ * The change feed in the browser: one `changes(after)` subscription per signed-in user
+ * (every branch the user may see; the server filters), started from the last cursor this device applied (kept in localStorage), or from the
  * `feedCursor` of a fresh read on first use. Each change is written into graphcache (so every
  * view showing the row updates in place) unless the cache already has that version or a newer
  * one: rows converge by `version`, so a change delivered twice after a resume is harmless.
@@ -176,10 +176,10 @@ function errorCode(error: { graphQLErrors?: { extensions?: Row }[] } | undefined
   return error?.graphQLErrors?.map((e) => e.extensions?.code).find((c): c is string => typeof c === 'string');
 }
 
-/** Follows the feed of the session's branch until stopFeed() or the next startFeed(). */
+/** Follows the feed of the session's user until stopFeed() or the next startFeed(). */
 export function startFeed(client: Client, s: Session) {
   stopFeed();
-  const key = `branchline.cursor.${s.user.id}.${s.branchId}`;
+  const key = `branchline.cursor.${s.user.id}`;
   let sub: { unsubscribe(): void } | null = null;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let stopped = false;
@@ -198,7 +198,7 @@ export function startFeed(client: Client, s: Session) {
     let after = localStorage.getItem(key);
     if (!after) {
       const r = await client
-        .query(Feed_CursorQuery, { branchId: s.branchId }, { requestPolicy: 'network-only' })
+        .query(Feed_CursorQuery, { branchId: null }, { requestPolicy: 'network-only' })
         .toPromise();
       const cursor = (r.data as { stockLevels?: { feedCursor?: string } } | undefined)?.stockLevels?.feedCursor;
       if (mine !== generation || stopped) return;
@@ -209,7 +209,7 @@ export function startFeed(client: Client, s: Session) {
       after = cursor;
       localStorage.setItem(key, after);
     }
-    sub = client.subscription(Feed_Subscription, { after, branchId: s.branchId, tables: TABLES }).subscribe((result) => {
+    sub = client.subscription(Feed_Subscription, { after, branchId: null, tables: TABLES }).subscribe((result) => {
       if (mine !== generation) return;
       if (result.error) {
         const code = errorCode(result.error);

@@ -1,0 +1,188 @@
+/**
+ * The app: sign-in, then the signed-in shell (navigation, the current view, status bar, outbox
+ * and conflict dialog). Signing in builds one urql client per user and starts the transport,
+ * the outbox and the change feed; signing out stops them and clears this device's data.
+ */
+import type { IntrospectionQuery } from 'graphql';
+import { useEffect, useMemo, useSyncExternalStore } from 'react';
+import { Provider } from 'urql';
+import { createUrqlClient, senderFor } from './client.ts';
+import { reloadEpoch, startFeed, stopFeed } from './feed.ts';
+import { parseRoute } from './lib/format.ts';
+import { useStore } from './lib/store.ts';
+import { clearOutbox, pump, startOutbox } from './outbox/queue.ts';
+import { canEditCatalog, canManage, currentBranch, type Session, session } from './session.ts';
+import { status } from './status.ts';
+import { startTransport, stopTransport } from './transport.ts';
+import { ConflictDialog } from './views/ConflictDialog.tsx';
+import { CustomersView } from './views/CustomersView.tsx';
+import { DashboardView } from './views/DashboardView.tsx';
+import { HistoryView } from './views/HistoryView.tsx';
+import { Login } from './views/Login.tsx';
+import { OrdersView } from './views/OrdersView.tsx';
+import { OutboxPanel } from './views/OutboxPanel.tsx';
+import { ProductsView } from './views/ProductsView.tsx';
+import { StatusBar } from './views/StatusBar.tsx';
+import { StockView } from './views/StockView.tsx';
+import { TillView } from './views/TillView.tsx';
+
+const getToken = () => session.get()?.token ?? null;
+
+export async function signOut() {
+  const s = session.get();
+  stopFeed();
+  stopTransport();
+  await clearOutbox().catch(() => {});
+  if (s) {
+    localStorage.removeItem(`branchline.cursor.${s.user.id}`);
+    indexedDB.deleteDatabase(`branchline-cache-${s.user.id}`);
+  }
+  session.set(null);
+}
+
+function useHash() {
+  return useSyncExternalStore(
+    (cb) => {
+      window.addEventListener('hashchange', cb);
+      return () => window.removeEventListener('hashchange', cb);
+    },
+    () => location.hash,
+  );
+}
+
+export function App({ schema }: { schema: IntrospectionQuery }) {
+  const s = useStore(session);
+  if (!s) return <Login />;
+  return <SignedIn key={s.user.id} s={s} schema={schema} />;
+}
+
+function SignedIn({ s, schema }: { s: Session; schema: IntrospectionQuery }) {
+  const userId = s.user.id;
+  const client = useMemo(
+    () => createUrqlClient({ schema, userId, getToken, onUnauthenticated: () => void signOut() }),
+    [schema, userId],
+  );
+
+  useEffect(() => {
+    startTransport(getToken);
+    startOutbox(userId, senderFor(client));
+    startFeed(client, s);
+    let was = status.get().connection;
+    const off = status.subscribe(() => {
+      const now = status.get().connection;
+      if (now === 'connected' && was !== 'connected') void pump();
+      was = now;
+    });
+    return () => {
+      off();
+      stopFeed();
+      stopTransport();
+    };
+    // The feed follows every branch the user may see, so it does not restart on a branch switch.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [client, userId]);
+
+  return (
+    <Provider value={client}>
+      <Shell s={s} />
+    </Provider>
+  );
+}
+
+const NAV: { view: string; label: string; show: (s: Session) => boolean }[] = [
+  { view: 'stock', label: 'Stock', show: () => true },
+  { view: 'till', label: 'Till', show: () => true },
+  { view: 'orders', label: 'Orders', show: () => true },
+  { view: 'products', label: 'Products', show: canEditCatalog },
+  { view: 'customers', label: 'Customers', show: canManage },
+  { view: 'dashboard', label: 'Dashboard', show: canManage },
+];
+
+function Shell({ s }: { s: Session }) {
+  const route = parseRoute(useHash());
+  const epoch = useStore(reloadEpoch);
+  const branch = currentBranch(s);
+  const view = route.view || 'stock';
+
+  useEffect(() => {
+    const label = NAV.find((n) => n.view === view)?.label ?? (view === 'history' ? 'History' : 'Branchline');
+    document.title = `${label} · Branchline`;
+  }, [view]);
+
+  const content = (() => {
+    switch (view) {
+      case 'till':
+        return <TillView s={s} />;
+      case 'orders':
+        return <OrdersView s={s} />;
+      case 'products':
+        return <ProductsView s={s} id={route.id} />;
+      case 'customers':
+        return <CustomersView s={s} id={route.id} />;
+      case 'dashboard':
+        return <DashboardView s={s} />;
+      case 'history':
+        return <HistoryView table={route.table ?? ''} id={route.id ?? ''} />;
+      default:
+        return <StockView s={s} />;
+    }
+  })();
+
+  return (
+    <div className="shell">
+      <a className="skip" href="#main">
+        Skip to content
+      </a>
+      <header className="topbar">
+        <span className="brand">Branchline</span>
+        <nav aria-label="Main">
+          <ul>
+            {NAV.filter((n) => n.show(s)).map((n) => (
+              <li key={n.view}>
+                <a href={`#/${n.view}`} aria-current={view === n.view ? 'page' : undefined}>
+                  {n.label}
+                </a>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <div className="who">
+          <label>
+            <span className="sr-only">Branch</span>
+            <select
+              value={s.branchId}
+              onChange={(e) => session.set({ ...s, branchId: e.target.value })}
+              aria-label="Branch"
+            >
+              {s.branches.map((b) => (
+                <option key={b.id} value={b.id}>
+                  {b.code} · {b.name}
+                </option>
+              ))}
+            </select>
+          </label>
+          <span className="user" title={s.user.email}>
+            {s.user.name} <small>({s.user.role.toLowerCase()})</small>
+          </span>
+          <button type="button" className="link" onClick={() => void confirmSignOut()}>
+            Sign out
+          </button>
+        </div>
+      </header>
+      <main id="main" tabIndex={-1} key={`${epoch}:${s.branchId}`} aria-label={branch?.name}>
+        {content}
+      </main>
+      <OutboxPanel />
+      <ConflictDialog />
+      <StatusBar />
+    </div>
+  );
+}
+
+async function confirmSignOut() {
+  const pending = status.get().pending + status.get().attention;
+  if (pending > 0 && !window.confirm(`${pending} change(s) have not reached the server yet and will be lost. Sign out?`)) {
+    return;
+  }
+  await signOut();
+}

@@ -1,0 +1,74 @@
+/** Fragments shared by the views' own operations: the typed errors every mutation result may carry. */
+import { gql } from '@urql/core';
+
+export const Errors_Fragment = gql`
+  fragment Errors_Fragment on Error {
+    message
+    ... on InsufficientStock {
+      productId
+      branchId
+      requested
+      available
+    }
+    ... on ValidationError {
+      fieldErrors {
+        path
+        message
+      }
+    }
+    ... on NotFound {
+      entity
+      id
+    }
+    ... on VersionConflict {
+      changedFields
+      expectedVersion
+      current {
+        ... on Product {
+          id
+          sku
+          name
+          description
+          unitPrice
+          active
+          version
+        }
+        ... on Customer {
+          id
+          name
+          phone
+          email
+          notes
+          active
+          version
+        }
+        ... on StockLevel {
+          id
+          quantity
+          reorderLevel
+          lowStock
+          version
+        }
+        ... on Order {
+          id
+          status
+          version
+        }
+        ... on Branch {
+          id
+          version
+        }
+      }
+    }
+  }
+`;
+
+/** A readable sentence for a typed error. */
+export function describeError(error: { __typename: string; message: string; [k: string]: unknown }): string {
+  if (error.__typename === 'ValidationError' && Array.isArray(error.fieldErrors) && error.fieldErrors.length > 0) {
+    return (error.fieldErrors as { path: string[]; message: string }[])
+      .map((f) => `${f.path.join('.')}: ${f.message}`)
+      .join('; ');
+  }
+  return error.message;
+}

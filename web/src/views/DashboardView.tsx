@@ -1,0 +1,145 @@
+/**
+ * Dashboard (managers and admins): per branch, sales today, order count, stock value and
+ * low-stock count, plus sales over the last 14 days. Everything is computed from the branch's
+ * stock levels and recent orders in the cache, which the change feed keeps current, so the
+ * figures move the moment a till sells.
+ */
+import { useMemo } from 'react';
+import { gql, useQuery } from 'urql';
+import { money } from '../lib/format.ts';
+import type { Session, SessionBranch } from '../session.ts';
+import { type StockRow, StockView_Query } from './StockView.tsx';
+
+export const DashboardView_OrdersQuery = gql`
+  query DashboardView_OrdersQuery($branchId: ID!, $from: DateTime!) {
+    orders(branchId: $branchId, from: $from, first: 200) {
+      feedCursor
+      edges {
+        node {
+          id
+          status
+          total
+          placedAt
+          createdAt
+          version
+        }
+      }
+    }
+  }
+`;
+
+interface OrderLite {
+  id: string;
+  status: string;
+  total: string;
+  placedAt: string | null;
+  createdAt: string;
+}
+
+const DAY = 86_400_000;
+
+function startOfDay(t: number) {
+  const d = new Date(t);
+  d.setHours(0, 0, 0, 0);
+  return d.getTime();
+}
+
+export function DashboardView({ s }: { s: Session }) {
+  const from = useMemo(() => new Date(startOfDay(Date.now()) - 13 * DAY).toISOString(), []);
+  return (
+    <section aria-labelledby="dash-title">
+      <h1 id="dash-title">Dashboard</h1>
+      <div className="dash">
+        {s.branches.map((b) => (
+          <BranchCard key={b.id} branch={b} from={from} />
+        ))}
+      </div>
+    </section>
+  );
+}
+
+function BranchCard({ branch, from }: { branch: SessionBranch; from: string }) {
+  const [{ data: stockData }] = useQuery({ query: StockView_Query, variables: { branchId: branch.id } });
+  const [{ data: orderData }] = useQuery({ query: DashboardView_OrdersQuery, variables: { branchId: branch.id, from } });
+
+  const figures = useMemo(() => {
+    const stock: StockRow[] = stockData?.stockLevels.edges.map((e: { node: StockRow }) => e.node) ?? [];
+    const orders: OrderLite[] = orderData?.orders.edges.map((e: { node: OrderLite }) => e.node) ?? [];
+    const today = startOfDay(Date.now());
+    const days = Array.from({ length: 14 }, (_, i) => ({ day: today - (13 - i) * DAY, total: 0 }));
+    let salesToday = 0;
+    let ordersToday = 0;
+    for (const o of orders) {
+      if (o.status === 'CANCELLED' || o.status === 'DRAFT') continue;
+      const at = new Date(o.placedAt ?? o.createdAt).getTime();
+      const idx = Math.floor((startOfDay(at) - days[0].day) / DAY + 0.5);
+      if (idx >= 0 && idx < 14) days[idx].total += Number(o.total);
+      if (at >= today) {
+        salesToday += Number(o.total);
+        ordersToday += 1;
+      }
+    }
+    return {
+      salesToday,
+      ordersToday,
+      stockValue: stock.reduce((sum, r) => sum + r.quantity * Number(r.product.unitPrice), 0),
+      lowStock: stock.filter((r) => r.product.active && r.lowStock).length,
+      days,
+    };
+  }, [stockData, orderData]);
+
+  const max = Math.max(1, ...figures.days.map((d) => d.total));
+  const W = 280;
+  const H = 90;
+  const bar = W / 14;
+
+  return (
+    <article className="card" aria-labelledby={`dash-${branch.id}`} data-branch={branch.code}>
+      <h2 id={`dash-${branch.id}`}>
+        {branch.code} · {branch.name}
+      </h2>
+      <dl className="figures">
+        <div>
+          <dt>Sales today</dt>
+          <dd data-testid="sales-today">{money(figures.salesToday)}</dd>
+        </div>
+        <div>
+          <dt>Orders today</dt>
+          <dd data-testid="orders-today">{figures.ordersToday}</dd>
+        </div>
+        <div>
+          <dt>Stock value</dt>
+          <dd>{money(figures.stockValue)}</dd>
+        </div>
+        <div>
+          <dt>Low stock</dt>
+          <dd className={figures.lowStock > 0 ? 'warn' : undefined}>{figures.lowStock}</dd>
+        </div>
+      </dl>
+      <figure>
+        <svg viewBox={`0 0 ${W} ${H + 16}`} role="img" aria-label={`Sales over the last 14 days at ${branch.name}`}>
+          {figures.days.map((d, i) => {
+            const h = (d.total / max) * H;
+            const label = new Date(d.day).toLocaleDateString('en-GB', { day: 'numeric', month: 'short' });
+            return (
+              <g key={d.day}>
+                <rect x={i * bar + 2} y={H - h} width={bar - 4} height={Math.max(h, d.total > 0 ? 1 : 0)} rx="2">
+                  <title>
+                    {label}: {money(d.total)}
+                  </title>
+                </rect>
+                {i % 3 === 1 && (
+                  <text x={i * bar + bar / 2} y={H + 12} textAnchor="middle">
+                    {new Date(d.day).getDate()}
+                  </text>
+                )}
+              </g>
+            );
+          })}
+          <line x1="0" x2={W} y1={H} y2={H} />
+        </svg>
+        <figcaption className="muted">Sales, last 14 days (peak {money(max)})</figcaption>
+      </figure>
+    </article>
+  );
+}

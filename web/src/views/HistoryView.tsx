@@ -1,0 +1,92 @@
+/** The history of one record: who changed which fields when, with the old and new values. */
+import { gql, useQuery } from 'urql';
+import { dateTime, show } from '../lib/format.ts';
+
+export const HistoryView_Query = gql`
+  query HistoryView_Query($table: HistoryTable!, $id: ID!) {
+    history(table: $table, id: $id) {
+      op
+      version
+      actor
+      at
+      changedFields
+      values
+    }
+  }
+`;
+
+interface Entry {
+  op: string;
+  version: number | null;
+  actor: string | null;
+  at: string;
+  changedFields: string[];
+  values: Record<string, unknown> | null;
+}
+
+const snake = (f: string) => f.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+const camel = (f: string) => f.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+const valueOf = (values: Record<string, unknown> | null | undefined, f: string) =>
+  values ? (values[f] ?? values[snake(f)] ?? values[camel(f)]) : undefined;
+
+export function HistoryView({ table, id }: { table: string; id: string }) {
+  const [{ data, error, fetching }] = useQuery({
+    query: HistoryView_Query,
+    variables: { table, id },
+    requestPolicy: 'cache-and-network',
+  });
+  const entries: Entry[] = data?.history ?? [];
+  return (
+    <section aria-labelledby="history-title">
+      <p>
+        <button type="button" className="link" onClick={() => history.back()}>
+          ← Back
+        </button>
+      </p>
+      <h1 id="history-title">History</h1>
+      <p className="muted">
+        {table.toLowerCase().replace('_', ' ')} {id}
+      </p>
+      {error && !data && (
+        <p className="error" role="alert">
+          {error.message}
+        </p>
+      )}
+      {!fetching && entries.length === 0 && <p>No changes recorded.</p>}
+      <ol className="history">
+        {[...entries].reverse().map((e, i, all) => {
+          const previous = all[i + 1];
+          const fields = e.op === 'INSERT' ? [] : e.changedFields;
+          return (
+            <li key={`${e.version}-${e.at}-${i}`}>
+              <p>
+                <strong>{e.op === 'INSERT' ? 'Created' : e.op === 'DELETE' ? 'Deleted' : 'Changed'}</strong>
+                {e.version !== null ? ` · version ${e.version}` : ''} · {dateTime(e.at)} · by {show(e.actor)}
+              </p>
+              {fields.length > 0 && (
+                <table className="data compact">
+                  <thead>
+                    <tr>
+                      <th scope="col">Field</th>
+                      <th scope="col">Old</th>
+                      <th scope="col">New</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {fields.map((f) => (
+                      <tr key={f}>
+                        <th scope="row">{camel(f)}</th>
+                        <td>{show(valueOf(previous?.values, f))}</td>
+                        <td>{show(valueOf(e.values, f))}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              )}
+            </li>
+          );
+        })}
+      </ol>
+    </section>
+  );
+}

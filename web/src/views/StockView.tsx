@@ -1,0 +1,203 @@
+/**
+ * Stock of the current branch: live, searchable, sortable; low stock highlighted; a row flashes
+ * when the feed changes it. Receive, adjust, count, transfer and set the reorder level from here.
+ */
+import { useEffect, useMemo, useState } from 'react';
+import { gql, useQuery } from 'urql';
+import { money } from '../lib/format.ts';
+import { useStore } from '../lib/store.ts';
+import { type Session, canManage } from '../session.ts';
+import { recentlyChanged } from '../status.ts';
+import { MovementDialog } from './MovementDialog.tsx';
+
+export const StockView_Query = gql`
+  query StockView_Query($branchId: ID!) {
+    stockLevels(branchId: $branchId, first: 200) {
+      feedCursor
+      edges {
+        node {
+          id
+          branchId
+          productId
+          quantity
+          reorderLevel
+          lowStock
+          version
+          updatedAt
+          product {
+            id
+            sku
+            name
+            unitPrice
+            active
+            version
+          }
+        }
+      }
+    }
+  }
+`;
+
+export interface StockRow {
+  id: string;
+  branchId: string;
+  productId: string;
+  quantity: number;
+  reorderLevel: number;
+  lowStock: boolean;
+  version: number;
+  product: { id: string; sku: string; name: string; unitPrice: string; active: boolean };
+}
+
+type SortKey = 'sku' | 'name' | 'quantity' | 'reorderLevel' | 'value';
+
+const COLUMNS: { key: SortKey; label: string; numeric?: boolean }[] = [
+  { key: 'sku', label: 'SKU' },
+  { key: 'name', label: 'Product' },
+  { key: 'quantity', label: 'Quantity', numeric: true },
+  { key: 'reorderLevel', label: 'Reorder level', numeric: true },
+  { key: 'value', label: 'Value', numeric: true },
+];
+
+function sortValue(r: StockRow, key: SortKey): string | number {
+  switch (key) {
+    case 'sku':
+      return r.product.sku;
+    case 'name':
+      return r.product.name.toLowerCase();
+    case 'value':
+      return r.quantity * Number(r.product.unitPrice);
+    default:
+      return r[key];
+  }
+}
+
+export function StockView({ s }: { s: Session }) {
+  const [{ data, fetching, error, stale }] = useQuery({ query: StockView_Query, variables: { branchId: s.branchId } });
+  const [search, setSearch] = useState('');
+  const [lowOnly, setLowOnly] = useState(false);
+  const [sort, setSort] = useState<{ key: SortKey; dir: 1 | -1 }>({ key: 'name', dir: 1 });
+  const [moving, setMoving] = useState<StockRow | null>(null);
+  const recent = useStore(recentlyChanged);
+  const [, tick] = useState(0);
+
+  useEffect(() => {
+    if (recent.size === 0) return;
+    const t = setTimeout(() => tick((n) => n + 1), 1600);
+    return () => clearTimeout(t);
+  }, [recent]);
+
+  const rows = useMemo(() => {
+    const all: StockRow[] = data?.stockLevels.edges.map((e: { node: StockRow }) => e.node) ?? [];
+    const q = search.trim().toLowerCase();
+    return all
+      .filter((r) => r.product.active)
+      .filter((r) => !q || r.product.name.toLowerCase().includes(q) || r.product.sku.toLowerCase().includes(q))
+      .filter((r) => !lowOnly || r.lowStock)
+      .sort((a, b) => {
+        const x = sortValue(a, sort.key);
+        const y = sortValue(b, sort.key);
+        return (x < y ? -1 : x > y ? 1 : 0) * sort.dir || a.product.sku.localeCompare(b.product.sku);
+      });
+  }, [data, search, lowOnly, sort]);
+
+  const lowCount = rows.filter((r) => r.lowStock).length;
+  const now = Date.now();
+
+  return (
+    <section aria-labelledby="stock-title">
+      <div className="view-head">
+        <h1 id="stock-title">Stock</h1>
+        <div className="filters">
+          <label>
+            Search
+            <input
+              type="search"
+              placeholder="Name or SKU"
+              value={search}
+              onChange={(e) => setSearch(e.target.value)}
+            />
+          </label>
+          <label className="check">
+            <input type="checkbox" checked={lowOnly} onChange={(e) => setLowOnly(e.target.checked)} /> Low stock only
+          </label>
+          <span className="muted" aria-live="polite">
+            {rows.length} products · {lowCount} low {fetching || stale ? '· updating…' : ''}
+          </span>
+        </div>
+      </div>
+      {error && !data && (
+        <p className="error" role="alert">
+          {error.message}
+        </p>
+      )}
+      <div className="table-wrap">
+        <table className="data stock">
+          <thead>
+            <tr>
+              {COLUMNS.map((c) => (
+                <th
+                  key={c.key}
+                  scope="col"
+                  className={c.numeric ? 'num' : undefined}
+                  aria-sort={sort.key === c.key ? (sort.dir === 1 ? 'ascending' : 'descending') : 'none'}
+                >
+                  <button
+                    type="button"
+                    className="sort"
+                    onClick={() => setSort((p) => ({ key: c.key, dir: p.key === c.key ? ((-p.dir) as 1 | -1) : 1 }))}
+                  >
+                    {c.label}
+                    <span aria-hidden="true">{sort.key === c.key ? (sort.dir === 1 ? ' ▲' : ' ▼') : ''}</span>
+                  </button>
+                </th>
+              ))}
+              <th scope="col">
+                <span className="sr-only">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((r) => {
+              const changedAt = recent.get(r.id);
+              const flashing = changedAt !== undefined && now - changedAt < 1500;
+              return (
+                <tr
+                  key={flashing ? `${r.id}:${r.version}` : r.id}
+                  className={`${r.lowStock ? 'low' : ''} ${flashing ? 'flash' : ''}`}
+                  data-sku={r.product.sku}
+                  data-testid="stock-row"
+                >
+                  <td>{r.product.sku}</td>
+                  <td>{r.product.name}</td>
+                  <td className="num qty">
+                    {r.quantity}
+                    {r.lowStock && <span className="badge">Low</span>}
+                  </td>
+                  <td className="num">{r.reorderLevel}</td>
+                  <td className="num">{money(r.quantity * Number(r.product.unitPrice))}</td>
+                  <td className="actions">
+                    <button type="button" onClick={() => setMoving(r)} aria-label={`Stock actions for ${r.product.name}`}>
+                      Move…
+                    </button>
+                    <a href={`#/history/STOCK_LEVELS/${r.id}`} aria-label={`History of ${r.product.name} stock`}>
+                      History
+                    </a>
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
+      {moving && (
+        <MovementDialog
+          row={moving}
+          s={s}
+          manager={canManage(s)}
+          onClose={() => setMoving(null)}
+        />
+      )}
+    </section>
+  );
+}
