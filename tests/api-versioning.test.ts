@@ -154,8 +154,8 @@ describe('optimistic locking', () => {
     ok(await t.gql(UPDATE_PRODUCT, { id, v, patch: { name: 'History A' } }, manager), 'updateProduct');
     ok(await t.gql(UPDATE_PRODUCT, { id, v: v + 1, patch: { unitPrice: '1.05' } }, admin), 'updateProduct');
     const res = await t.gql(
-      '{ history(table: PRODUCTS, id: "' + id + '") { op version changedFields actor at values } }',
-      {},
+      'query ($id: ID!) { history(table: PRODUCTS, id: $id) { op version changedFields actor at values } }',
+      { id },
       manager,
     );
     expect(res.errors).toBeUndefined();
