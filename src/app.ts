@@ -20,6 +20,7 @@ import type { Logger } from './logger.ts';
 import { checkHealth } from './resolvers/health.ts';
 import { GROUPED_SUBSCRIPTIONS } from './schema/feed.ts';
 import { schema } from './schema/index.ts';
+import { createStaticHandler } from './web/static.ts';
 
 export interface AppOptions {
   databaseUrl: string;
@@ -27,6 +28,8 @@ export interface AppOptions {
   poolSize?: number;
   statementTimeoutMs?: number;
   idleInTransactionTimeoutMs?: number;
+  /** Serve the built web app from this folder at `/` (never shadowing /graphql or /health). */
+  webDist?: string;
   /** Change-feed tuning (defaults: config.ts). */
   feed?: Partial<{
     pollMs: number;
@@ -106,6 +109,7 @@ export function buildApp(opts: AppOptions): App {
     },
   });
 
+  const serveWeb = opts.webDist ? createStaticHandler(opts.webDist) : undefined;
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     if (req.url === '/health' && req.method === 'GET') {
       const health = await checkHealth(services, services.healthProbes);
@@ -113,6 +117,7 @@ export function buildApp(opts: AppOptions): App {
       res.end(JSON.stringify(health));
       return;
     }
+    if (serveWeb && (await serveWeb(req, res))) return;
     await yoga.handle(req, res);
   };
   const httpServer = createServer((req, res) => {

@@ -3,12 +3,14 @@
  * database, then the server. SIGINT/SIGTERM stop the server, the database pool and the embedded
  * PostgreSQL in that order; a second signal forces exit.
  */
+import { existsSync } from 'node:fs';
 import pg from 'pg';
 import { seedSampleData } from '../prisma/seed.ts';
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { migrateDatabase, openDatabase } from './database/bootstrap.ts';
 import { createLogger } from './logger.ts';
+import { ensureWebBuild, webDist } from './web/build.ts';
 
 async function main() {
   const config = loadConfig();
@@ -25,9 +27,19 @@ async function main() {
         await pool.end();
       }
     }
+    // The web app: built when web/dist is missing or older than web/; a failed build leaves the
+    // API running (with the previous build, if any).
+    const webReady = await ensureWebBuild(log).then(
+      () => true,
+      (err) => {
+        log.error({ err }, 'web app build failed');
+        return existsSync(webDist);
+      },
+    );
     const app = buildApp({
       databaseUrl: database.url,
       log,
+      webDist: webReady ? webDist : undefined,
       poolSize: config.DB_POOL_SIZE,
       statementTimeoutMs: config.STATEMENT_TIMEOUT_MS,
       idleInTransactionTimeoutMs: config.IDLE_IN_TRANSACTION_TIMEOUT_MS,
@@ -40,7 +52,7 @@ async function main() {
       },
     });
     const { url } = await app.start(config.PORT, config.HOST);
-    log.info({ graphql: `${url}/graphql`, health: `${url}/health` }, 'Branchline is up');
+    log.info({ web: `${url}/`, graphql: `${url}/graphql`, health: `${url}/health` }, 'Branchline is up');
 
     const shutdown = async (signal: string) => {
       if (stopping) {

@@ -3,7 +3,7 @@
  * any of its sources. `npm start` calls it before serving; the browser tests call it once per run.
  * Concurrent callers in one process share one build.
  */
-import { readdir, stat } from 'node:fs/promises';
+import { open, readdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../logger.ts';
@@ -34,9 +34,36 @@ export async function webBuildIsStale(): Promise<boolean> {
 
 let running: Promise<void> | undefined;
 
+/**
+ * One build at a time across processes (a server starting while the browser tests build): an
+ * exclusive lock file beside the sources; a lock older than two minutes is a crashed builder's.
+ */
+async function withBuildLock<T>(fn: () => Promise<T>): Promise<T> {
+  const lock = path.join(webRoot, '.build.lock');
+  for (;;) {
+    try {
+      await (await open(lock, 'wx')).close();
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const age = await stat(lock).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => 0,
+      );
+      if (age > 120_000) await unlink(lock).catch(() => {});
+      else await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await unlink(lock).catch(() => {});
+  }
+}
+
 /** Builds web/dist unless it is up to date (or `force`). */
 export function ensureWebBuild(log: Logger, opts: { force?: boolean } = {}): Promise<void> {
-  running ??= (async () => {
+  running ??= withBuildLock(async () => {
     if (!opts.force && !(await webBuildIsStale())) {
       log.debug({ dist: webDist }, 'web app build is up to date');
       return;
@@ -46,7 +73,7 @@ export function ensureWebBuild(log: Logger, opts: { force?: boolean } = {}): Pro
     const { build } = await import('vite');
     await build({ root: webRoot, configFile: path.join(webRoot, 'vite.config.ts'), logLevel: 'warn' });
     log.info({ ms: Date.now() - started }, 'web app built');
-  })().finally(() => {
+  }).finally(() => {
     running = undefined;
   });
   return running;
