@@ -175,7 +175,6 @@ export function buildApp(opts: AppOptions): App {
           operationName: params.operationName,
           variables: params.variables,
           contextValue,
-          execute: enveloped.execute as (a: ExecutionArgs) => unknown,
         });
         if (joined === null) return args;
         if (Array.isArray(joined)) return joined as GraphQLError[];

@@ -16,23 +16,18 @@
  * - Anything that is not a single root field among `fields`, has no viewer or has a literal
  *   cursor is not grouped (the caller runs it the ordinary way, one execution per subscriber).
  */
-import {
-  createSourceEventStream,
-  type DocumentNode,
-  type ExecutionArgs,
-  type ExecutionResult,
-  GraphQLError,
-  type GraphQLSchema,
-  getOperationAST,
-  Kind,
-} from 'graphql';
+import type { DocumentNode, ExecutionArgs, ExecutionResult, GraphQLSchema } from 'graphql';
 import type { WebSocket } from 'ws';
 import type { Context } from '../context.ts';
 import type { Logger } from '../logger.ts';
 import { accessScope } from './access.ts';
 import { comparePositions, type FeedPosition } from './cursor.ts';
 import type { Feed } from './feed.ts';
+import { graphql } from './graphql.ts';
 import { FeedStream, feedError, TOO_SLOW_MESSAGE } from './stream.ts';
+
+const { createSourceEventStream, GraphQLError, getOperationAST, Kind } = graphql;
+type GraphQLError = import('graphql').GraphQLError;
 
 export interface JoinRequest {
   socket: WebSocket;
@@ -43,7 +38,6 @@ export interface JoinRequest {
   operationName?: string | null;
   variables?: Record<string, unknown> | null;
   contextValue: Context;
-  execute: (args: ExecutionArgs) => unknown;
 }
 
 type Joined = AsyncGenerator<never, void, unknown>;
@@ -205,12 +199,25 @@ class Group {
     readonly key: string,
     readonly source: AsyncIterableIterator<unknown>,
     private readonly args: ExecutionArgs,
-    private readonly execute: (args: ExecutionArgs) => unknown,
   ) {}
 
-  /** Executes the document once for an event and serializes the result once. */
+  /**
+   * Executes the document once for an event and serializes the result once. graphql's own
+   * `execute` runs a subscription document against one event (Yoga's would subscribe again);
+   * unexpected errors are masked as Yoga masks them.
+   */
   async run(event: unknown): Promise<Buffer> {
-    const result = (await this.execute({ ...this.args, rootValue: event })) as ExecutionResult;
+    this.fanout.executions++;
+    const result = (await graphql.execute({ ...this.args, rootValue: event })) as ExecutionResult;
+    if (result.errors) {
+      const errors = result.errors.map((e) => {
+        const original = e.originalError;
+        if (!original || original instanceof GraphQLError) return e;
+        this.fanout.log.error({ err: original }, 'subscription resolver failed');
+        return new GraphQLError('Unexpected error.', { nodes: e.nodes, path: e.path });
+      });
+      return Buffer.from(JSON.stringify({ ...result, errors }));
+    }
     return Buffer.from(JSON.stringify(result));
   }
 
@@ -251,6 +258,8 @@ class Group {
 export class FanOut {
   private readonly groups = new Map<string, Promise<Group | readonly GraphQLError[]>>();
   readonly log: Logger;
+  /** Executions of grouped subscription documents (one per group and event, plus catch-up). */
+  executions = 0;
 
   constructor(
     readonly feed: Feed,
@@ -258,6 +267,7 @@ export class FanOut {
     private readonly fields: ReadonlySet<string>,
   ) {
     this.log = log.child({ module: 'feed-fanout' });
+    feed.fanout = this;
   }
 
   /** Groups alive now. */
@@ -354,7 +364,7 @@ export class FanOut {
     };
     const source = await createSourceEventStream(args);
     if (!(Symbol.asyncIterator in Object(source))) return (source as ExecutionResult).errors ?? [];
-    const group = new Group(this, key, source as AsyncIterableIterator<unknown>, args, req.execute);
+    const group = new Group(this, key, source as AsyncIterableIterator<unknown>, args);
     void group.pump();
     return group;
   }

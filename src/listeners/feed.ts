@@ -61,6 +61,8 @@ export class Feed {
   opened = 0;
   active = 0;
   private readonly waiters = new Set<() => void>();
+  /** The graphql-ws grouping layer, once the app has built it (its counters are for tests). */
+  fanout: { readonly size: number; readonly executions: number } | null = null;
 
   constructor(readonly opts: FeedOptions) {
     this.log = opts.log.child({ module: 'feed' });

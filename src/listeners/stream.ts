@@ -14,8 +14,9 @@
  *   consumer instead of queueing without bound.
  * - A cursor behind the pruned horizon ends the stream with `CURSOR_EXPIRED`.
  */
-import { GraphQLError } from 'graphql';
+import type { GraphQLError } from 'graphql';
 import { CursorError, comparePositions, type FeedPosition } from './cursor.ts';
+import { graphql } from './graphql.ts';
 import type { Hub, Registration } from './hub.ts';
 import type { ChangeReader, ChangeRow } from './reader.ts';
 
@@ -28,7 +29,7 @@ export type FeedErrorCode =
   | 'BAD_USER_INPUT';
 
 export function feedError(code: FeedErrorCode, message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code } });
+  return new graphql.GraphQLError(message, { extensions: { code } });
 }
 
 export const TOO_SLOW_MESSAGE = 'The subscriber did not keep up; resume from the last cursor received';

@@ -12,7 +12,8 @@ export const GROUPED_SUBSCRIPTIONS = new Set(['changes', 'dashboard', 'productCh
 
 const OPS = { I: 'INSERT', U: 'UPDATE', D: 'DELETE' } as const;
 
-const ChangeOp = builder.enumType('ChangeOp', { values: ['INSERT', 'UPDATE', 'DELETE'] as const });
+// Named apart from history's ChangeOp (src/schema/history.ts) so the two files stay independent.
+const ChangeKind = builder.enumType('ChangeKind', { values: ['INSERT', 'UPDATE', 'DELETE'] as const });
 
 export const ChangeRef = builder.objectRef<ChangeRow>('Change').implement({
   description:
@@ -23,7 +24,7 @@ export const ChangeRef = builder.objectRef<ChangeRow>('Change').implement({
       resolve: (row, _args, ctx) => ctx.feed.cursorOf(row),
     }),
     table: t.string({ resolve: (row) => row.tbl }),
-    op: t.field({ type: ChangeOp, resolve: (row) => OPS[row.op] }),
+    op: t.field({ type: ChangeKind, resolve: (row) => OPS[row.op] }),
     rowId: t.id({ resolve: (row) => row.rowId }),
     version: t.int({ nullable: true, description: 'The row version after the change.', resolve: (row) => row.version }),
     changedFields: t.stringList({
