@@ -6,6 +6,7 @@
 import SchemaBuilder from '@pothos/core';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import PrismaPlugin from '@pothos/plugin-prisma';
+import { createGraphQLError } from 'graphql-yoga';
 import type { Context } from './context.ts';
 import { AppError } from './errors.ts';
 import type PrismaTypes from './generated/pothos-types.ts';
@@ -37,12 +38,16 @@ export const builder = new SchemaBuilder<{
 builder.queryType({});
 builder.mutationType({});
 
+/** A scalar's refusal: a GraphQLError, so Yoga reports it to the client instead of masking it. */
+const badInput = (message: string) => createGraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } });
+
 builder.scalarType('DateTime', {
   description: 'An ISO-8601 timestamp in UTC.',
   serialize: (v) => (v instanceof Date ? v.toISOString() : new Date(v).toISOString()),
   parseValue: (v) => {
     const d = new Date(String(v));
-    if (typeof v !== 'string' || Number.isNaN(d.getTime())) throw new TypeError('DateTime must be an ISO-8601 string');
+    if (typeof v !== 'string' || Number.isNaN(d.getTime()))
+      throw badInput('DateTime must be an ISO-8601 string');
     return d;
   },
 });
@@ -58,7 +63,7 @@ builder.scalarType('Decimal', {
   parseValue: (v) => {
     const s = typeof v === 'number' ? String(v) : v;
     if (typeof s !== 'string' || !/^-?\d{1,12}(\.\d{1,2})?$/.test(s.trim())) {
-      throw new TypeError('Decimal must be a number with at most 12 integer digits and 2 decimals, e.g. "12.50"');
+      throw badInput('Decimal must be a number with at most 12 integer digits and 2 decimals, e.g. "12.50"');
     }
     return s.trim();
   },

@@ -36,6 +36,12 @@ const patchInput = z
   .object({ ...fields, name: fields.name.optional() })
   .refine((p) => Object.values(p).some((v) => v !== undefined), 'patch must change at least one field');
 
+async function assertBranchExists(tx: Tx, branchId: string): Promise<void> {
+  if (!(await tx.branch.findUnique({ where: { id: branchId }, select: { id: true } }))) {
+    throw new NotFoundError('Branch', branchId);
+  }
+}
+
 export type CustomerInput = { [K in keyof typeof fields]?: string | null } & { id?: string | null };
 
 export function listCustomers(
@@ -77,7 +83,10 @@ export function createCustomer(args: { input: CustomerInput } & Key, ctx: Contex
     ctx,
     { operation: 'createCustomer', args: args.input, idempotencyKey: args.idempotencyKey },
     (tx) =>
-      uniqueAsValidation('id', () => tx.customer.create({ data: { ...input, id: input.id ?? undefined } })),
+      uniqueAsValidation('id', async () => {
+        if (input.homeBranchId) await assertBranchExists(tx, input.homeBranchId);
+        return tx.customer.create({ data: { ...input, id: input.id ?? undefined } });
+      }),
   );
 }
 
@@ -100,6 +109,7 @@ function editCustomer(
     if (!before) throw new NotFoundError('Customer', customerId);
     assertCanEditCustomer(viewer, before.homeBranchId);
     if (patch.homeBranchId !== undefined) assertCanEditCustomer(viewer, patch.homeBranchId as string | null);
+    if (typeof patch.homeBranchId === 'string') await assertBranchExists(tx, patch.homeBranchId);
     return versionedUpdate(tx, {
       model: 'Customer',
       table: 'customers',

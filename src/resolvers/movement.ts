@@ -16,7 +16,11 @@ import { requireViewer } from './viewer.ts';
 
 type Key = { idempotencyKey?: string | null };
 
-async function assertProduct(tx: Tx, productId: string): Promise<void> {
+/** NotFound for a branch (admins may name any id) or product that does not exist. */
+async function assertExist(tx: Tx, branchIds: string[], productId: string): Promise<void> {
+  const branches = await tx.branch.findMany({ where: { id: { in: branchIds } }, select: { id: true } });
+  const missing = branchIds.find((b) => !branches.some((x) => x.id === b));
+  if (missing) throw new NotFoundError('Branch', missing);
   if (!(await tx.product.findUnique({ where: { id: productId }, select: { id: true } }))) {
     throw new NotFoundError('Product', productId);
   }
@@ -34,7 +38,7 @@ export function receiveStock(
   assertBranchVisible(viewer, input.branchId);
   assertCan(viewer, 'receiveStock');
   return writeTx(ctx, { operation: 'receiveStock', args: request, idempotencyKey }, async (tx) => {
-    await assertProduct(tx, input.productId);
+    await assertExist(tx, [input.branchId], input.productId);
     await ensureStockRows(tx, [input]);
     const locked = await lockStock(tx, [input]);
     const move = { ...input, kind: 'RECEIPT' as const, delta: input.quantity, reason: input.note };
@@ -64,7 +68,7 @@ export function adjustStock(
   assertBranchVisible(viewer, input.branchId);
   assertCan(viewer, 'adjustStock');
   return writeTx(ctx, { operation: 'adjustStock', args: request, idempotencyKey }, async (tx) => {
-    await assertProduct(tx, input.productId);
+    await assertExist(tx, [input.branchId], input.productId);
     if (input.delta > 0) await ensureStockRows(tx, [input]);
     const locked = await lockStock(tx, [input]);
     return (await applyMovements(tx, viewer, locked, [{ ...input, kind: 'ADJUSTMENT' }]))[0];
@@ -101,7 +105,7 @@ export function transferStock(
   assertBranchVisible(viewer, input.toBranchId);
   assertCan(viewer, 'adjustStock');
   return writeTx(ctx, { operation: 'transferStock', args: request, idempotencyKey }, async (tx) => {
-    await assertProduct(tx, input.productId);
+    await assertExist(tx, [input.fromBranchId, input.toBranchId], input.productId);
     const from = { branchId: input.fromBranchId, productId: input.productId };
     const to = { branchId: input.toBranchId, productId: input.productId };
     await ensureStockRows(tx, [to]);
