@@ -1,0 +1,106 @@
+/**
+ * Timing and statistics shared by the orchestrator and its child processes.
+ *
+ * - `now()` is wall-clock milliseconds with sub-millisecond resolution
+ *   (`performance.timeOrigin + performance.now()`), comparable across processes on one machine.
+ * - Latencies are kept in a log-scale histogram (1 % wide buckets of microseconds): percentiles
+ *   are exact to 1 %, the maximum is exact, and a histogram merges across processes by adding
+ *   counts.
+ */
+
+export function now(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+const GROWTH = Math.log(1.01);
+
+/** A sparse latency histogram in milliseconds. */
+export interface Histogram {
+  buckets: Record<number, number>;
+  count: number;
+  max: number;
+  min: number;
+  sum: number;
+}
+
+export function emptyHistogram(): Histogram {
+  return { buckets: {}, count: 0, max: 0, min: Number.POSITIVE_INFINITY, sum: 0 };
+}
+
+export function record(h: Histogram, ms: number): void {
+  const v = ms < 0 ? 0 : ms;
+  const idx = Math.floor(Math.log(v * 1000 + 1) / GROWTH);
+  h.buckets[idx] = (h.buckets[idx] ?? 0) + 1;
+  h.count++;
+  h.sum += v;
+  if (v > h.max) h.max = v;
+  if (v < h.min) h.min = v;
+}
+
+export function merge(into: Histogram, from: Histogram): Histogram {
+  for (const [k, c] of Object.entries(from.buckets)) {
+    const idx = Number(k);
+    into.buckets[idx] = (into.buckets[idx] ?? 0) + c;
+  }
+  into.count += from.count;
+  into.sum += from.sum;
+  into.max = Math.max(into.max, from.max);
+  into.min = Math.min(into.min, from.min);
+  return into;
+}
+
+/** The q-quantile (0..1) in ms: the middle of its bucket, capped at the exact maximum. */
+export function quantile(h: Histogram, q: number): number {
+  if (h.count === 0) return Number.NaN;
+  const rank = Math.max(1, Math.ceil(q * h.count));
+  const keys = Object.keys(h.buckets)
+    .map(Number)
+    .sort((a, b) => a - b);
+  let seen = 0;
+  for (const k of keys) {
+    seen += h.buckets[k] ?? 0;
+    if (seen >= rank) {
+      const lo = (Math.exp(k * GROWTH) - 1) / 1000;
+      const hi = (Math.exp((k + 1) * GROWTH) - 1) / 1000;
+      return Math.min((lo + hi) / 2, h.max);
+    }
+  }
+  return h.max;
+}
+
+export interface LatencySummary {
+  count: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+export function summarize(h: Histogram): LatencySummary {
+  return { count: h.count, p50: quantile(h, 0.5), p99: quantile(h, 0.99), max: h.count ? h.max : Number.NaN };
+}
+
+export function median(xs: number[]): number {
+  const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  if (s.length === 0) return Number.NaN;
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
+/** Nearest-rank percentile of plain samples. */
+export function percentile(xs: number[], q: number): number {
+  const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  if (s.length === 0) return Number.NaN;
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] as number;
+}
+
+/** Rounds of latency: the median over rounds of each round's p50 and p99, the max over all. */
+export function acrossRounds(rounds: LatencySummary[]): LatencySummary {
+  return {
+    count: rounds.reduce((s, r) => s + r.count, 0),
+    p50: median(rounds.map((r) => r.p50)),
+    p99: median(rounds.map((r) => r.p99)),
+    max: Math.max(...rounds.map((r) => r.max)),
+  };
+}
