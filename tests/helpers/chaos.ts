@@ -175,7 +175,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       // A full copy: from now on, more events may still arrive on the closing session.
       const events = c.events.slice();
       c.stop();
-      await client?.dispose().catch(() => {});
+      if (client) await Promise.resolve(client.dispose()).catch(() => {});
       got.push(...events);
       const tail = events[events.length - 1];
       if (tail) last = tail.cursor;
