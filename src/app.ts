@@ -9,13 +9,14 @@ import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { ExecutionArgs, GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga } from 'graphql-yoga';
-import { WebSocketServer } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import { useAuthGate } from './auth/gate.ts';
 import { authenticate } from './auth/viewer.ts';
 import type { AppServices, Context } from './context.ts';
 import { createDb } from './db.ts';
 import { FanOut } from './listeners/fanout.ts';
 import { Feed } from './listeners/feed.ts';
+import { graphql } from './listeners/graphql.ts';
 import type { Logger } from './logger.ts';
 import { checkHealth } from './resolvers/health.ts';
 import { GROUPED_SUBSCRIPTIONS } from './schema/feed.ts';
@@ -152,37 +153,57 @@ export function buildApp(opts: AppOptions): App {
         })() as never;
       },
       onSubscribe: async (ctx, id, params) => {
-        const enveloped = yoga.getEnveloped({ ...ctx, req: ctx.extra.request, socket: ctx.extra.socket, params });
-        const document = enveloped.parse(params.query);
-        const errors = enveloped.validate(enveloped.schema, document);
-        if (errors.length > 0) return errors;
-        const contextValue = (await enveloped.contextFactory()) as unknown as Context;
-        const args: EnvelopedArgs = {
-          schema: enveloped.schema,
-          operationName: params.operationName,
-          document,
-          variableValues: params.variables,
-          contextValue,
-          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
-        };
-        // Feed subscriptions alike in document, variables and access scope share one execution.
-        const joined = await fanout.join({
-          socket: ctx.extra.socket,
-          id,
-          query: params.query,
-          schema: enveloped.schema,
-          document,
-          operationName: params.operationName,
-          variables: params.variables,
-          contextValue,
-        });
-        if (joined === null) return args;
-        if (Array.isArray(joined)) return joined as GraphQLError[];
-        return { ...args, rootValue: { execute: enveloped.execute, subscribe: () => joined } };
+        try {
+          return (await subscribeOperation(ctx, id, params)) as EnvelopedArgs | GraphQLError[];
+        } catch (err) {
+          // The database is unreachable for a moment (or another unexpected failure): refuse this
+          // operation with an error message instead of closing the whole socket.
+          log.warn({ err: (err as Error).message }, 'subscription could not start');
+          return [
+            new graphql.GraphQLError('The subscription could not start; try again', {
+              extensions: { code: 'UNAVAILABLE' },
+            }),
+          ];
+        }
       },
     },
     wsServer,
   );
+
+  /** graphql-ws onSubscribe: Yoga's parse/validate/context, then the grouped feed path if it applies. */
+  async function subscribeOperation(
+    ctx: { extra: { request: IncomingMessage; socket: WebSocket } },
+    id: string,
+    params: { query: string; operationName?: string | null; variables?: Record<string, unknown> | null },
+  ): Promise<EnvelopedArgs | readonly GraphQLError[]> {
+    const enveloped = yoga.getEnveloped({ ...ctx, req: ctx.extra.request, socket: ctx.extra.socket, params });
+    const document = enveloped.parse(params.query);
+    const errors = enveloped.validate(enveloped.schema, document);
+    if (errors.length > 0) return errors;
+    const contextValue = (await enveloped.contextFactory()) as unknown as Context;
+    const args: EnvelopedArgs = {
+      schema: enveloped.schema,
+      operationName: params.operationName,
+      document,
+      variableValues: params.variables,
+      contextValue,
+      rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
+    };
+    // Feed subscriptions alike in document, variables and access scope share one execution.
+    const joined = await fanout.join({
+      socket: ctx.extra.socket,
+      id,
+      query: params.query,
+      schema: enveloped.schema,
+      document,
+      operationName: params.operationName,
+      variables: params.variables,
+      contextValue,
+    });
+    if (joined === null) return args;
+    if (Array.isArray(joined)) return joined;
+    return { ...args, rootValue: { execute: enveloped.execute, subscribe: () => joined } };
+  }
 
   return {
     services,

@@ -26,6 +26,10 @@ export interface PruneResult {
 
 export async function pruneChangeLog(pool: pg.Pool, retentionMs: number, log: Logger): Promise<PruneResult> {
   const client = await pool.connect();
+  // A checked-out client has no error listener of the pool's: without one, a server restart
+  // between two statements would crash the process.
+  const onError = (err: Error) => log.warn({ err: err.message }, 'pruning connection failed');
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     const lock = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1::bigint) AS ok', [
@@ -64,6 +68,7 @@ export async function pruneChangeLog(pool: pg.Pool, retentionMs: number, log: Lo
     await client.query('ROLLBACK').catch(() => {});
     throw err;
   } finally {
+    client.off('error', onError);
     client.release();
   }
 }

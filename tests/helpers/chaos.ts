@@ -75,6 +75,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       let client: pg.PoolClient | undefined;
       try {
         client = await pool.connect();
+        // Checked out, a client has no error listener of the pool's (a restart would crash us).
+        client.on('error', () => {});
         await client.query('BEGIN');
         if (r < 0.1) {
           await client.query(
