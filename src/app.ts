@@ -17,6 +17,7 @@ import { createDb } from './db.ts';
 import { FanOut } from './listeners/fanout.ts';
 import { Feed } from './listeners/feed.ts';
 import { graphql } from './listeners/graphql.ts';
+import { useQueryLimits } from './limits.ts';
 import type { Logger } from './logger.ts';
 import { checkHealth } from './resolvers/health.ts';
 import { GROUPED_SUBSCRIPTIONS } from './schema/feed.ts';
@@ -84,7 +85,7 @@ export function buildApp(opts: AppOptions): App {
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    plugins: [useAuthGate()],
+    plugins: [useAuthGate(), useQueryLimits()],
     graphiql: { title: 'Branchline GraphiQL', defaultQuery: '{ health { ok components { name ok detail } } }' },
     renderGraphiQL,
     // HTTP: the Authorization header. graphql-ws: connectionParams.authorization (or the header

@@ -264,6 +264,27 @@ describe('malformed input', () => {
     expect((await t.gql('{ me { email } }', {}, admin)).data?.me.email).toBe('admin@example.com');
   });
 
+  it('names every bad field of an input in ValidationError.fieldErrors', async () => {
+    const res = await t.gql(
+      `mutation { createProduct(input: { sku: "", name: "${long(201)}", unitPrice: "-1.00" }) {
+         __typename ... on ValidationError { message fieldErrors { path message } } } }`,
+      {},
+      admin,
+    );
+    expect(res.data?.createProduct.__typename).toBe('ValidationError');
+    const paths = res.data?.createProduct.fieldErrors.map((f: { path: string[] }) => f.path.join('.'));
+    expect(paths.sort()).toEqual(['name', 'sku', 'unitPrice']);
+    const order = await t.gql(
+      'mutation ($b: ID!) { placeOrder(input: { branchId: $b, items: [{ productId: "nope", quantity: -2 }] }) { __typename ... on ValidationError { fieldErrors { path } } } }',
+      { b: s.branches.DT },
+      admin,
+    );
+    expect(order.data?.placeOrder.fieldErrors).toEqual([
+      { path: ['items', '0', 'productId'] },
+      { path: ['items', '0', 'quantity'] },
+    ]);
+  });
+
   it('refuses bad paging and search arguments of list queries as BAD_USER_INPUT', async () => {
     for (const args of [
       'first: 0',
