@@ -1,5 +1,5 @@
 /**
- * Stock movements other than sales: receive, adjust, transfer, count. Each runs in one write
+ * Stock movements other than sales and counts: receive, adjust, transfer. Each runs in one write
  * transaction through stock-lock.ts (fixed lock order, never below zero, ledger rows).
  */
 import { randomUUID } from 'node:crypto';
@@ -10,8 +10,7 @@ import { NotFoundError } from '../errors.ts';
 import type { StockLevel } from '../generated/prisma/client.ts';
 import { applyMovements, ensureStockRows, lockStock } from './stock-lock.ts';
 import { type Tx, writeTx } from './tx.ts';
-import { id, LIMITS, name, nonNegativeQuantity, parse, quantity, text, version } from './validate.ts';
-import { conflictError } from './versioned.ts';
+import { id, LIMITS, name, parse, quantity, text } from './validate.ts';
 import { requireViewer } from './viewer.ts';
 
 type Key = { idempotencyKey?: string | null };
@@ -118,47 +117,5 @@ export function transferStock(
     ]);
     const pick = (branchId: string) => rows.find((r) => r.branchId === branchId) as StockLevel;
     return { transferId, from: pick(input.fromBranchId), to: pick(input.toBranchId) };
-  });
-}
-
-const countInput = z.object({
-  branchId: id,
-  productId: id,
-  counted: nonNegativeQuantity,
-  expectedVersion: version,
-});
-
-/**
- * Sets the quantity to what was counted, as a COUNT movement of the difference. Needs the
- * version of the stock level the counter saw: a sale in the meantime makes the count stale.
- */
-export function countStock(
-  args: { branchId: string; productId: string; counted: number; expectedVersion: number } & Key,
-  ctx: Context,
-): Promise<StockLevel> {
-  const viewer = requireViewer(ctx);
-  const { idempotencyKey, ...request } = args;
-  const input = parse(countInput, request);
-  assertBranchVisible(viewer, input.branchId);
-  assertCan(viewer, 'receiveStock');
-  return writeTx(ctx, { operation: 'countStock', args: request, idempotencyKey }, async (tx) => {
-    const key = { branchId: input.branchId, productId: input.productId };
-    const locked = await lockStock(tx, [key]);
-    const row = locked.get(`${key.branchId}:${key.productId}`);
-    const current = await tx.stockLevel.findUnique({ where: { branchId_productId: key } });
-    if (!row || !current) throw new NotFoundError('StockLevel', `${key.branchId}/${key.productId}`);
-    if (current.version !== input.expectedVersion) {
-      throw await conflictError(
-        tx,
-        'StockLevel',
-        'stock_levels',
-        current,
-        { quantity: input.counted },
-        input.expectedVersion,
-      );
-    }
-    const delta = input.counted - row.quantity;
-    const move = { ...key, kind: 'COUNT' as const, delta, reason: `Counted ${input.counted}` };
-    return (await applyMovements(tx, viewer, locked, [move]))[0];
   });
 }

@@ -7,13 +7,8 @@ import {
   ValidationError,
   VersionConflictError,
 } from '../errors.ts';
-import {
-  adjustStock,
-  countStock,
-  receiveStock,
-  type StockTransfer,
-  transferStock,
-} from '../resolvers/movement.ts';
+import { countStock } from '../resolvers/count.ts';
+import { adjustStock, receiveStock, type StockTransfer, transferStock } from '../resolvers/movement.ts';
 import { StockLevelRef } from './stock-level.ts';
 
 const StockTransferRef = builder.objectRef<StockTransfer>('StockTransfer').implement({
