@@ -75,8 +75,9 @@ export class System {
   }
 
   /** Opens `n` subscribers (in workers of PER_WORKER) and waits until the server has them all. */
-  async connect(n: number, timeoutMs = 180_000): Promise<void> {
-    const after = await this.db.currentCursor();
+  async connect(n: number, opts: { after?: string; timeoutMs?: number } = {}): Promise<void> {
+    const timeoutMs = opts.timeoutMs ?? 180_000;
+    const after = opts.after ?? (await this.db.currentCursor());
     const url =
       this.kind === 'branchline' ? `ws://127.0.0.1:${this.port}/graphql` : `ws://127.0.0.1:${this.port}`;
     const counts: number[] = [];
@@ -117,9 +118,10 @@ export class System {
     while ((await this.status()).active > 0 && now() < deadline) await sleep(100);
   }
 
-  async begin(seqs: Seqs): Promise<void> {
+  /** Starts a phase; its expected changes are those after `cursor` (default: now). */
+  async begin(seqs: Seqs, cursor?: string): Promise<void> {
     await Promise.all(this.workers.map((w) => w.request('reset')));
-    this.phase = { cursor: await this.db.currentCursor(), fromSeq: seqs.next, committed: [] };
+    this.phase = { cursor: cursor ?? (await this.db.currentCursor()), fromSeq: seqs.next, committed: [] };
   }
 
   /** Records a committed write of this phase (the baseline's expected sequence). */

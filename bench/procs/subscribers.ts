@@ -189,10 +189,10 @@ function report(msg: Record<string, unknown>) {
       if (seq >= fromSeq && seq < toSeq) {
         const c = commitTimes[seq - fromSeq] ?? 0;
         if (c > 0) record(hist, t - c);
-        deliveries++;
-        if (t < firstRecv) firstRecv = t;
-        if (t > lastRecv) lastRecv = t;
       }
+      deliveries++;
+      if (t < firstRecv) firstRecv = t;
+      if (t > lastRecv) lastRecv = t;
     }
     missing += expected.length - unique;
     if (bad > 0 || unique < expected.length) failed++;
