@@ -30,6 +30,8 @@ export interface AppOptions {
   poolSize?: number;
   statementTimeoutMs?: number;
   idleInTransactionTimeoutMs?: number;
+  /** Lifetime of login sessions in hours (SESSION_TTL_HOURS). */
+  sessionTtlHours?: number;
   /** Serve the built web app from this folder at `/` (never shadowing /graphql or /health). */
   webDist?: string;
   /** Change-feed tuning (defaults: config.ts). */
@@ -78,7 +80,9 @@ export function buildApp(opts: AppOptions): App {
     pruneEveryMs: opts.feed?.pruneEveryMs ?? 3_600_000,
   });
   const fanout = new FanOut(feed, log, GROUPED_SUBSCRIPTIONS);
-  const services: AppServices = { db, log, healthProbes: [() => feed.health()], feed };
+  const services: AppServices = { db, log, healthProbes: [() => feed.health()], feed,
+    sessionTtlMs: opts.sessionTtlHours === undefined ? undefined : opts.sessionTtlHours * 3_600_000,
+  };
   const yogaLog = log.child({ module: 'yoga' });
 
   const yoga = createYoga<Record<string, unknown>, Context>({

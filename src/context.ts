@@ -9,6 +9,8 @@ export interface AppServices {
   db: Db;
   log: Logger;
   healthProbes: HealthProbe[];
+  /** Lifetime of a login session token (SESSION_TTL_HOURS); 7 days when unset. */
+  sessionTtlMs?: number;
   /** The change feed of this process (listener, reader, hub); subscriptions are built on it. */
   feed: Feed;
 }

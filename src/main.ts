@@ -41,6 +41,7 @@ async function main() {
       log,
       webDist: webReady ? webDist : undefined,
       poolSize: config.DB_POOL_SIZE,
+      sessionTtlHours: config.SESSION_TTL_HOURS,
       statementTimeoutMs: config.STATEMENT_TIMEOUT_MS,
       idleInTransactionTimeoutMs: config.IDLE_IN_TRANSACTION_TIMEOUT_MS,
       feed: {
