@@ -1,7 +1,9 @@
 /** Sign-in, bearer tokens and the authentication gate, against the real server. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../src/app.ts';
 import { login, ok, PASSWORD } from './helpers/api.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
+import { testLog } from './helpers/db.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -97,6 +99,34 @@ describe('authentication', () => {
     expect(ok(revoke, 'revokeApiToken').revokedAt).toBeTruthy();
     const after = await t.gql('{ me { email } }', {}, created.token);
     expect(after.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('makes sessions expire after SESSION_TTL_HOURS', async () => {
+    const short = buildApp({ databaseUrl: t.db.url, log: testLog, sessionTtlHours: 1 / 3600 });
+    const { url } = await short.start(0, '127.0.0.1');
+    try {
+      const post = async (query: string, variables: Record<string, unknown>, token?: string) =>
+        (
+          await fetch(`${url}/graphql`, {
+            method: 'POST',
+            headers: {
+              'content-type': 'application/json',
+              ...(token ? { authorization: `Bearer ${token}` } : {}),
+            },
+            body: JSON.stringify({ query, variables }),
+          })
+        ).json();
+      const res = await post(LOGIN, { email: 'clerk.dt@example.com', password: PASSWORD });
+      const { token, expiresAt } = res.data.login.data;
+      expect(new Date(expiresAt).getTime() - Date.now()).toBeLessThanOrEqual(1000);
+      expect((await post('{ me { email } }', {}, token)).data?.me.email).toBe('clerk.dt@example.com');
+      await new Promise((r) => setTimeout(r, 1100));
+      expect((await post('{ me { email } }', {}, token)).errors?.[0].extensions?.code).toBe(
+        'UNAUTHENTICATED',
+      );
+    } finally {
+      await short.stop();
+    }
   });
 
   it('refuses token management to non-admins', async () => {

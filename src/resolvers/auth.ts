@@ -15,7 +15,7 @@ import { writeTx } from './tx.ts';
 import { id, name, parse } from './validate.ts';
 import { requireViewer } from './viewer.ts';
 
-export const SESSION_TTL_MS = 7 * 24 * 3_600_000;
+export const DEFAULT_SESSION_TTL_MS = 7 * 24 * 3_600_000;
 
 /** A hash to compare against when the email is unknown, so both cases take the same time. */
 let dummyHash: Promise<string> | undefined;
@@ -39,7 +39,7 @@ export async function login(
     throw new AuthenticationFailedError();
   }
   const token = generateToken();
-  const expiresAt = new Date(Date.now() + SESSION_TTL_MS);
+  const expiresAt = new Date(Date.now() + (ctx.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS));
   await ctx.db.prisma.$transaction(async (tx) => {
     await tx.$queryRaw`SELECT set_config('app.actor', ${user.email}, true)`;
     await tx.apiToken.create({
