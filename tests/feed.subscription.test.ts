@@ -233,4 +233,60 @@ describe('change feed', () => {
     d.stop();
     await c.dispose();
   });
+
+  it('delivers typed changes: productChanged, stockLevels and orders of a branch', async () => {
+    const feed = t.app.services.feed;
+    const c = wsClient(t.wsUrl, clerkDt);
+    const opened = feed.opened;
+    const product = subscribeWs(
+      c,
+      'subscription ($id: ID!) { productChanged(id: $id) { id name unitPrice version updatedAt } }',
+      { id: productIds[2] },
+      'productChanged',
+    );
+    const stock = subscribeWs(
+      c,
+      'subscription ($b: ID!) { stockLevels(branchId: $b) { id branchId quantity reorderLevel lowStock version product { id sku } } }',
+      { b: branches.DT },
+      'stockLevels',
+    );
+    const orders = subscribeWs(
+      c,
+      'subscription ($b: ID!) { orders(branchId: $b) { id number status total branchId paidAt } }',
+      { b: branches.DT },
+      'orders',
+    );
+    await feed.waitFor((f) => f.opened >= opened + 3);
+    await t.db.pool.query("UPDATE products SET unit_price = 12.34 WHERE id = $1", [productIds[2]]);
+    await t.db.pool.query("UPDATE products SET unit_price = 99.99 WHERE id = $1", [productIds[3]]);
+    await t.db.pool.query(
+      'UPDATE stock_levels SET reorder_level = quantity + 1 WHERE branch_id = ANY($1::uuid[]) AND product_id = $2',
+      [[branches.DT, branches.HB], productIds[2]],
+    );
+    const paid = await t.db.pool.query(
+      `UPDATE orders SET status = 'PAID', paid_at = now()
+        WHERE id IN (SELECT id FROM orders WHERE branch_id = $1 AND status = 'PLACED' ORDER BY id LIMIT 2)
+           OR id IN (SELECT id FROM orders WHERE branch_id = $2 AND status = 'PLACED' ORDER BY id LIMIT 2)
+        RETURNING id, branch_id`,
+      [branches.DT, branches.HB],
+    );
+    const paidDt = paid.rows.filter((r) => r.branch_id === branches.DT).map((r) => r.id);
+    expect(paidDt).toHaveLength(2);
+    expect(paid.rows).toHaveLength(4);
+    await waitFor(
+      () => product.events.length >= 1 && stock.events.length >= 1 && orders.events.length >= paidDt.length,
+      5000,
+      'typed events',
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    expect(product.events).toEqual([expect.objectContaining({ id: productIds[2], unitPrice: '12.34' })]);
+    expect(stock.events).toHaveLength(1);
+    expect(stock.events[0]).toMatchObject({ branchId: branches.DT, lowStock: true, product: { id: productIds[2] } });
+    expect(orders.events.map((o: { id: string }) => o.id).sort()).toEqual([...paidDt].sort());
+    expect(orders.events.every((o: { status: string; paidAt: string }) => o.status === 'PAID' && o.paidAt)).toBe(true);
+    product.stop();
+    stock.stop();
+    orders.stop();
+    await c.dispose();
+  });
 });

@@ -59,22 +59,12 @@ export interface BenchDatabase {
   stop(): Promise<void>;
 }
 
-export async function startBenchDatabase(): Promise<BenchDatabase> {
+/** Prepares a migrated database for benchmarks (sample data, baseline table, token). */
+export async function benchDatabaseAt(url: string, stop: () => Promise<void>): Promise<BenchDatabase> {
   const log = createLogger(process.env.BENCH_LOG_LEVEL ?? 'warn');
-  const dir = await mkdtemp(path.join(tmpdir(), 'branchline-bench-'));
-  let embedded: EmbeddedPostgres | undefined;
+  const pool = new pg.Pool({ connectionString: url, max: 8 });
+  pool.on('error', () => {});
   try {
-    embedded = await startEmbeddedPostgres({
-      dir,
-      port: await freePort(),
-      log,
-      settings: { ...PG_SETTINGS },
-    });
-    await embedded.ensureDatabase('bench');
-    const url = embedded.urlFor('bench');
-    await migrate(url, { log });
-    const pool = new pg.Pool({ connectionString: url, max: 8 });
-    pool.on('error', () => {});
     await seedSampleData(pool, log);
     await pool.query(BASELINE_SQL);
     const token = generateToken();
@@ -89,7 +79,6 @@ export async function startBenchDatabase(): Promise<BenchDatabase> {
     const branchIds = (await pool.query('SELECT id FROM branches ORDER BY code')).rows.map(
       (r) => r.id as string,
     );
-    const pgServer = embedded;
     return {
       url,
       pool,
@@ -119,10 +108,35 @@ export async function startBenchDatabase(): Promise<BenchDatabase> {
       },
       async stop() {
         await pool.end();
-        await pgServer.stop();
-        await rm(dir, { recursive: true, force: true });
+        await stop();
       },
     };
+  } catch (err) {
+    await pool.end().catch(() => {});
+    throw err;
+  }
+}
+
+/** A private embedded PostgreSQL in a temporary directory, migrated and prepared. */
+export async function startBenchDatabase(): Promise<BenchDatabase> {
+  const log = createLogger(process.env.BENCH_LOG_LEVEL ?? 'warn');
+  const dir = await mkdtemp(path.join(tmpdir(), 'branchline-bench-'));
+  let embedded: EmbeddedPostgres | undefined;
+  try {
+    embedded = await startEmbeddedPostgres({
+      dir,
+      port: await freePort(),
+      log,
+      settings: { ...PG_SETTINGS },
+    });
+    await embedded.ensureDatabase('bench');
+    const url = embedded.urlFor('bench');
+    await migrate(url, { log });
+    const pgServer = embedded;
+    return await benchDatabaseAt(url, async () => {
+      await pgServer.stop();
+      await rm(dir, { recursive: true, force: true });
+    });
   } catch (err) {
     await embedded?.stop().catch(() => {});
     await rm(dir, { recursive: true, force: true });

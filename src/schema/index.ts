@@ -1,6 +1,7 @@
 /** Assembles the schema: imports each type file (for its side effects on the builder). */
 import { builder } from '../builder.ts';
 import './feed.ts';
+import './feed-typed.ts';
 import './health.ts';
 import './auth.ts';
 import './branch.ts';
