@@ -265,8 +265,8 @@ describe('change feed', () => {
     );
     const paid = await t.db.pool.query(
       `UPDATE orders SET status = 'PAID', paid_at = now()
-        WHERE id IN (SELECT id FROM orders WHERE branch_id = $1 AND status = 'PLACED' ORDER BY id LIMIT 2)
-           OR id IN (SELECT id FROM orders WHERE branch_id = $2 AND status = 'PLACED' ORDER BY id LIMIT 2)
+        WHERE id IN (SELECT id FROM orders WHERE branch_id = $1 ORDER BY id LIMIT 2)
+           OR id IN (SELECT id FROM orders WHERE branch_id = $2 ORDER BY id LIMIT 2)
         RETURNING id, branch_id`,
       [branches.DT, branches.HB],
     );
