@@ -3,9 +3,15 @@
  * stale). Run with `npm run schema:print`; tests/schema-sdl.test.ts fails when it was forgotten.
  */
 import { readFile, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { lexicographicSortSchema, printSchema } from 'graphql';
 import { schema } from '../src/schema/index.ts';
+
+// graphql through require: the same (CommonJS) copy Pothos built the schema with, also under
+// vitest, which would otherwise resolve an ESM import to graphql's index.mjs, a second copy.
+const { lexicographicSortSchema, printSchema } = createRequire(import.meta.url)(
+  'graphql',
+) as typeof import('graphql');
 
 export const SCHEMA_FILE = fileURLToPath(new URL('../schema.graphql', import.meta.url));
 
