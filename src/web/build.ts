@@ -71,7 +71,16 @@ export function ensureWebBuild(log: Logger, opts: { force?: boolean } = {}): Pro
     const started = Date.now();
     log.info({ dist: webDist }, 'building the web app');
     const { build } = await import('vite');
-    await build({ root: webRoot, configFile: path.join(webRoot, 'vite.config.ts'), logLevel: 'warn' });
+    // Vite and the React plugin choose development or production transforms from NODE_ENV, which
+    // a test runner sets to "test": a build is always a production build.
+    const previous = process.env.NODE_ENV;
+    process.env.NODE_ENV = 'production';
+    try {
+      await build({ root: webRoot, configFile: path.join(webRoot, 'vite.config.ts'), logLevel: 'warn' });
+    } finally {
+      if (previous === undefined) delete process.env.NODE_ENV;
+      else process.env.NODE_ENV = previous;
+    }
     log.info({ ms: Date.now() - started }, 'web app built');
   }).finally(() => {
     running = undefined;

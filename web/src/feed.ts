@@ -151,8 +151,8 @@ export function applyChange(schema: IntrospectionQuery) {
     const entity = { __typename: mapper.typename, id: change.rowId };
     const known = cache.resolve(entity, 'version');
     const cached = typeof known === 'number';
-    if (change.op !== 'D' && cached && change.version !== null && known >= change.version) return;
-    if (change.op === 'D') {
+    if (change.op !== 'DELETE' && cached && change.version !== null && known >= change.version) return;
+    if (change.op === 'DELETE') {
       cache.invalidate(entity);
       invalidateList(cache, mapper.list);
       return;
@@ -164,7 +164,7 @@ export function applyChange(schema: IntrospectionQuery) {
       for (const f of fields) data[f] = mapped[f];
       cache.writeFragment(fragmentFor(mapper.typename, fields), data);
     }
-    const structural = change.op === 'I' || (change.changedFields ?? []).some((f) => f === 'status' || f === 'active');
+    const structural = change.op === 'INSERT' || (change.changedFields ?? []).some((f) => f === 'status' || f === 'active');
     if (structural || !cached) invalidateList(cache, mapper.list);
     markChanged(change.rowId);
   };

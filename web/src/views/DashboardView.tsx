@@ -1,11 +1,13 @@
 /**
  * Dashboard (managers and admins): per branch, sales today, order count, stock value and
- * low-stock count, plus sales over the last 14 days. Everything is computed from the branch's
- * stock levels and recent orders in the cache, which the change feed keeps current, so the
- * figures move the moment a till sells.
+ * low-stock count from the server's live `dashboard(branchId)` subscription, plus sales over the
+ * last 14 days from the branch's recent orders in the cache (kept current by the change feed).
+ * Until the subscription's first event (or offline), the figures are computed from the cache.
  */
 import { useMemo } from 'react';
-import { gql, useQuery } from 'urql';
+import { gql, useQuery, useSubscription } from 'urql';
+import { useStore } from '../lib/store.ts';
+import { reconnects } from '../transport.ts';
 import { money } from '../lib/format.ts';
 import type { Session, SessionBranch } from '../session.ts';
 import { type StockRow, StockView_Query } from './StockView.tsx';
@@ -28,6 +30,26 @@ export const DashboardView_OrdersQuery = gql`
   }
 `;
 
+export const DashboardView_Subscription = gql`
+  subscription DashboardView_Subscription($branchId: ID!) {
+    dashboard(branchId: $branchId) {
+      branchId
+      salesToday
+      orderCount
+      stockValue
+      lowStockCount
+      at
+    }
+  }
+`;
+
+interface Live {
+  salesToday: string;
+  orderCount: number;
+  stockValue: string;
+  lowStockCount: number;
+}
+
 interface OrderLite {
   id: string;
   status: string;
@@ -46,12 +68,14 @@ function startOfDay(t: number) {
 
 export function DashboardView({ s }: { s: Session }) {
   const from = useMemo(() => new Date(startOfDay(Date.now()) - 13 * DAY).toISOString(), []);
+  // A new connection ends the old subscriptions: remount the cards to subscribe again.
+  const connection = useStore(reconnects);
   return (
     <section aria-labelledby="dash-title">
       <h1 id="dash-title">Dashboard</h1>
       <div className="dash">
         {s.branches.map((b) => (
-          <BranchCard key={b.id} branch={b} from={from} />
+          <BranchCard key={`${b.id}:${connection}`} branch={b} from={from} />
         ))}
       </div>
     </section>
@@ -61,6 +85,8 @@ export function DashboardView({ s }: { s: Session }) {
 function BranchCard({ branch, from }: { branch: SessionBranch; from: string }) {
   const [{ data: stockData }] = useQuery({ query: StockView_Query, variables: { branchId: branch.id } });
   const [{ data: orderData }] = useQuery({ query: DashboardView_OrdersQuery, variables: { branchId: branch.id, from } });
+  const [{ data: liveData }] = useSubscription({ query: DashboardView_Subscription, variables: { branchId: branch.id } });
+  const live = liveData?.dashboard as Live | undefined;
 
   const figures = useMemo(() => {
     const stock: StockRow[] = stockData?.stockLevels.edges.map((e: { node: StockRow }) => e.node) ?? [];
@@ -88,6 +114,10 @@ function BranchCard({ branch, from }: { branch: SessionBranch; from: string }) {
     };
   }, [stockData, orderData]);
 
+  const salesToday = live ? Number(live.salesToday) : figures.salesToday;
+  const ordersToday = live ? live.orderCount : figures.ordersToday;
+  const stockValue = live ? Number(live.stockValue) : figures.stockValue;
+  const lowStock = live ? live.lowStockCount : figures.lowStock;
   const max = Math.max(1, ...figures.days.map((d) => d.total));
   const W = 280;
   const H = 90;
@@ -101,19 +131,19 @@ function BranchCard({ branch, from }: { branch: SessionBranch; from: string }) {
       <dl className="figures">
         <div>
           <dt>Sales today</dt>
-          <dd data-testid="sales-today">{money(figures.salesToday)}</dd>
+          <dd data-testid="sales-today">{money(salesToday)}</dd>
         </div>
         <div>
           <dt>Orders today</dt>
-          <dd data-testid="orders-today">{figures.ordersToday}</dd>
+          <dd data-testid="orders-today">{ordersToday}</dd>
         </div>
         <div>
           <dt>Stock value</dt>
-          <dd>{money(figures.stockValue)}</dd>
+          <dd>{money(stockValue)}</dd>
         </div>
         <div>
           <dt>Low stock</dt>
-          <dd className={figures.lowStock > 0 ? 'warn' : undefined}>{figures.lowStock}</dd>
+          <dd className={lowStock > 0 ? 'warn' : undefined}>{lowStock}</dd>
         </div>
       </dl>
       <figure>

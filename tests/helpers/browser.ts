@@ -1,0 +1,131 @@
+/**
+ * Browser tests: the real server (API + built web app) on a seeded test database, driven through
+ * Debian's Chromium with playwright-core. Without /usr/bin/chromium the suites announce that they
+ * were not run (skipped, with the reason in their name); with BRANCHLINE_BROWSER_TESTS=required
+ * (set by .ci/run) a missing browser fails instead.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { describe, it } from 'vitest';
+import { type App, buildApp } from '../../src/app.ts';
+import { ensureWebBuild, webDist } from '../../src/web/build.ts';
+import { createTestDatabase, type TestDatabase, testLog } from './db.ts';
+
+export const CHROMIUM = '/usr/bin/chromium';
+export const screenshotDir = fileURLToPath(new URL('../screenshots/', import.meta.url));
+
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/**
+ * `describe` for a browser suite: runs it when Chromium is installed; otherwise skips it with
+ * the reason in its name, or fails when the browser tests are required.
+ */
+export function describeBrowser(name: string, fn: () => void) {
+  if (existsSync(CHROMIUM)) {
+    describe(name, fn);
+  } else if (process.env.BRANCHLINE_BROWSER_TESTS === 'required') {
+    describe(name, () => {
+      it('needs Chromium', () => {
+        throw new Error(`${CHROMIUM} is missing but BRANCHLINE_BROWSER_TESTS=required`);
+      });
+    });
+  } else {
+    describe.skip(`${name} (NOT RUN: ${CHROMIUM} is missing; apt-get install chromium)`, fn);
+  }
+}
+
+export interface WebHarness {
+  url: string;
+  db: TestDatabase;
+  app: App;
+  browser: Browser;
+  /** A fresh browser context (its own storage, service worker and offline switch). */
+  context(): Promise<BrowserContext>;
+  /** A page in a new context, signed in as `email`, showing `hash` (e.g. `#/stock`). */
+  signedIn(email: string, hash?: string, viewport?: { width: number; height: number }): Promise<Page>;
+  /** Console errors and page errors seen so far (the app must produce none). */
+  consoleErrors: string[];
+  stop(): Promise<void>;
+}
+
+export async function startWebHarness(): Promise<WebHarness> {
+  await ensureWebBuild(testLog);
+  const db = await createTestDatabase({ seed: true });
+  const app = buildApp({ databaseUrl: db.url, log: testLog, poolSize: 8, webDist, feed: { pollMs: 500 } });
+  const { url } = await app.start(0, '127.0.0.1');
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  await mkdir(screenshotDir, { recursive: true });
+  const consoleErrors: string[] = [];
+  const contexts: BrowserContext[] = [];
+
+  const harness: WebHarness = {
+    url,
+    db,
+    app,
+    browser,
+    consoleErrors,
+    async context() {
+      const context = await browser.newContext({ baseURL: url, viewport: { width: 1280, height: 800 } });
+      contexts.push(context);
+      context.on('page', (page) => watch(page));
+      return context;
+    },
+    async signedIn(email, hash = '#/stock', viewport) {
+      const context = await harness.context();
+      const page = await context.newPage();
+      if (viewport) await page.setViewportSize(viewport);
+      await page.goto('/');
+      await page.getByLabel('Email').fill(email);
+      await page.getByLabel('Password').fill('branchline');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByTestId('connection').filter({ hasText: 'Connected' }).waitFor();
+      await page.evaluate((h) => {
+        location.hash = h;
+      }, hash);
+      return page;
+    },
+    async stop() {
+      for (const c of contexts) await c.close().catch(() => {});
+      await browser.close().catch(() => {});
+      await app.stop();
+      await db.drop();
+    },
+  };
+
+  function watch(page: Page) {
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') consoleErrors.push(`${page.url()}: ${msg.text()}`);
+    });
+    page.on('pageerror', (err) => consoleErrors.push(`${page.url()}: ${err.message}`));
+  }
+  return harness;
+}
+
+export function shot(page: Page, name: string) {
+  return page.screenshot({ path: path.join(screenshotDir, `${name}.png`), fullPage: false });
+}
+
+/** Runs `fn` until it stops throwing (or the time is up), like waitFor in testing-library. */
+export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 5000, stepMs = 50): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (Date.now() > until) throw err;
+      await new Promise((r) => setTimeout(r, stepMs));
+    }
+  }
+}
