@@ -68,6 +68,11 @@ describe('change feed', () => {
     // Same document, variables and access scope: one group, one execution for both subscribers.
     expect(feed.fanout?.size).toBe(1);
     expect(feed.fanout?.executions).toBe(executions + 1);
+    // Clients can see the same readiness counters through GraphQL.
+    const status = await t.gql('{ feedStatus { cursor subscriptions opened groups listenerConnected } }', {}, admin);
+    expect(status.data?.feedStatus).toMatchObject({ listenerConnected: true, groups: 1 });
+    expect(status.data?.feedStatus.opened).toBeGreaterThanOrEqual(opened + 2);
+    expect(status.data?.feedStatus.cursor).toMatch(/^[0-9a-f-]{36}:\d+:\d+$/);
     a.stop();
     b.stop();
     await c1.dispose();
@@ -230,6 +235,13 @@ describe('change feed', () => {
     );
     const elapsed = Date.now() - started;
     expect(feed.dashboards.computations - before).toBeLessThanOrEqual(Math.ceil(elapsed / 250) + 2);
+    // A later subscriber of the same (grouped) dashboard starts with the current figures.
+    const c2 = wsClient(t.wsUrl, admin);
+    const d2 = subscribeWs(c2, query, { b: branches.DT }, 'dashboard');
+    await waitFor(() => d2.events.length >= 1, 2000, 'the figures for a later subscriber');
+    expect(d2.events[0]).toMatchObject({ stockValue: want.v, lowStockCount: want.low });
+    d2.stop();
+    await c2.dispose();
     d.stop();
     await c.dispose();
   });

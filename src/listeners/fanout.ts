@@ -193,6 +193,8 @@ class Member implements Joined {
 class Group {
   readonly members = new Set<Member>();
   closed = false;
+  /** The latest payload of a position-less stream (the dashboard): a new member starts with it. */
+  lastPayload: Buffer | null = null;
 
   constructor(
     readonly fanout: FanOut,
@@ -228,6 +230,7 @@ class Group {
         if (this.closed) break;
         const payload = await this.run(event);
         const pos = positionOf(event);
+        if (!pos) this.lastPayload = payload;
         for (const m of this.members) m.deliver(pos, payload);
       }
     } catch (err) {
@@ -347,6 +350,7 @@ export class FanOut {
     });
     g.members.add(member);
     if (afterPos && stream && here) void member.catchUp(stream, afterPos, here);
+    else if (!stream && g.lastPayload) member.send(null, g.lastPayload);
     return member;
   }
 

@@ -57,6 +57,7 @@ export class Feed {
   readonly dashboards: Dashboards;
   private readonly log: Logger;
   private pruneTimer: NodeJS.Timeout | undefined;
+  private firstPrune: NodeJS.Timeout | undefined;
   /** Client subscriptions registered since start (monotonic) and open now: readiness. */
   opened = 0;
   active = 0;
@@ -95,10 +96,13 @@ export class Feed {
     this.wakeup.start();
     this.pruneTimer = setInterval(() => void this.prune(), this.opts.pruneEveryMs);
     this.pruneTimer.unref();
+    this.firstPrune = setTimeout(() => void this.prune(), Math.min(60_000, this.opts.pruneEveryMs));
+    this.firstPrune.unref();
   }
 
   async stop(): Promise<void> {
     if (this.pruneTimer) clearInterval(this.pruneTimer);
+    if (this.firstPrune) clearTimeout(this.firstPrune);
     this.reader.stop();
     await this.wakeup.stop();
   }

@@ -56,6 +56,49 @@ const DashboardRef = builder.objectRef<DashboardFigures>('Dashboard').implement(
   }),
 });
 
+interface FeedStatus {
+  cursor: string | null;
+  subscriptions: number;
+  opened: number;
+  groups: number;
+  listenerConnected: boolean;
+}
+
+const FeedStatusRef = builder.objectRef<FeedStatus>('FeedStatus').implement({
+  description: "This server's change feed: where it is and how many subscriptions it serves.",
+  fields: (t) => ({
+    cursor: t.exposeString('cursor', {
+      nullable: true,
+      description: 'The live end: a subscription from here misses nothing committed later.',
+    }),
+    subscriptions: t.exposeInt('subscriptions', { description: 'Subscriptions registered and open now.' }),
+    opened: t.exposeInt('opened', {
+      description: 'Subscriptions registered since start: once it moves past a value read before subscribing, the new subscription is live (readiness).',
+    }),
+    groups: t.exposeInt('groups', { description: 'graphql-ws subscription groups (one execution per event each).' }),
+    listenerConnected: t.exposeBoolean('listenerConnected'),
+  }),
+});
+
+builder.queryField('feedStatus', (t) =>
+  t.field({
+    type: FeedStatusRef,
+    description: "The change feed's position and subscription counts on this server.",
+    resolve: (_root, _args, ctx) => {
+      const feed = ctx.feed;
+      feed.requireViewer(ctx.viewer);
+      const position = feed.hub.position;
+      return {
+        cursor: position ? feed.cursorOf(position) : null,
+        subscriptions: feed.active,
+        opened: feed.opened,
+        groups: feed.fanout?.size ?? 0,
+        listenerConnected: feed.wakeup.status().connected,
+      };
+    },
+  }),
+);
+
 builder.subscriptionType({});
 
 builder.subscriptionFields((t) => ({
