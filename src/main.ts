@@ -6,17 +6,35 @@
 import { existsSync } from 'node:fs';
 import pg from 'pg';
 import { seedSampleData } from '../prisma/seed.ts';
-import { buildApp } from './app.ts';
+import { type App, buildApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
-import { migrateDatabase, openDatabase } from './database/bootstrap.ts';
+import { type Database, migrateDatabase, openDatabase } from './database/bootstrap.ts';
 import { createLogger } from './logger.ts';
 import { ensureWebBuild, webDist } from './web/build.ts';
 
 async function main() {
   const config = loadConfig();
   const log = createLogger(config.LOG_LEVEL);
-  const database = await openDatabase(config, log);
+  let database: Database | undefined;
+  let app: App | undefined;
   let stopping = false;
+  // Installed first, so a signal at any point of start-up stops what has started so far.
+  const shutdown = async (signal: string) => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    await app?.stop().catch((err) => log.error({ err }, 'error while stopping the server'));
+    await database?.stop().catch((err) => log.error({ err }, 'error while stopping the database'));
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+  database = await openDatabase(config, log);
   try {
     await migrateDatabase(database.url, log);
     if (config.SEED_SAMPLE_DATA) {
@@ -36,7 +54,7 @@ async function main() {
         return existsSync(webDist);
       },
     );
-    const app = buildApp({
+    app = buildApp({
       databaseUrl: database.url,
       log,
       webDist: webReady ? webDist : undefined,
@@ -54,22 +72,8 @@ async function main() {
     });
     const { url } = await app.start(config.PORT, config.HOST);
     log.info({ web: `${url}/`, graphql: `${url}/graphql`, health: `${url}/health` }, 'Branchline is up');
-
-    const shutdown = async (signal: string) => {
-      if (stopping) {
-        log.warn({ signal }, 'second signal: exiting now');
-        process.exit(1);
-      }
-      stopping = true;
-      log.info({ signal }, 'shutting down');
-      await app.stop().catch((err) => log.error({ err }, 'error while stopping the server'));
-      await database.stop().catch((err) => log.error({ err }, 'error while stopping the database'));
-      log.info('stopped');
-      process.exit(0);
-    };
-    process.on('SIGINT', () => void shutdown('SIGINT'));
-    process.on('SIGTERM', () => void shutdown('SIGTERM'));
   } catch (err) {
+    await app?.stop().catch(() => {});
     await database.stop().catch(() => {});
     throw err;
   }
