@@ -1,5 +1,6 @@
 /**
- * Gap-free under chaos: 8 concurrent writers (fast, held-open and rolled-back transactions)
+ * Gap-free under chaos: 8 concurrent writers (API mutations and plain SQL; fast, held-open and
+ * rolled-back transactions)
  * commit at least 5,000 changes while the listener's backend is killed every 200-400 ms and
  * subscribers drop and resume from their last cursor at random. Every subscriber must end with
  * exactly the committed changes, in the same order, none twice, no rolled-back one; the naive
@@ -31,6 +32,7 @@ it('delivers every committed change exactly once, in order, through listener kil
     writers: 8,
     targetChanges: 5000,
     naive: true,
+    apiUrl: () => t.url,
     subscribers: [
       { transport: 'ws', url: () => t.url },
       { transport: 'ws', url: () => t.url },
@@ -41,6 +43,7 @@ it('delivers every committed change exactly once, in order, through listener kil
   expect(result.committed.length).toBeGreaterThanOrEqual(5000);
   expect(result.committed.length).toBe(result.writerChanges);
   expect(result.rolledBack).toBeGreaterThan(0);
+  expect(result.apiWrites).toBeGreaterThan(10);
   expect(result.kills).toBeGreaterThan(5);
   for (const s of result.subscribers) {
     expect(s.sessions).toBeGreaterThan(3);

@@ -25,6 +25,8 @@ export interface ChaosOptions {
   writers: number;
   targetChanges: number;
   subscribers: SubscriberSpec[];
+  /** Writer 0 also writes through the API (receiveStock) on this server. */
+  apiUrl?: () => string;
   /** Also run the naive `id > last` reader. */
   naive?: boolean;
   killListenerEveryMs?: [number, number];
@@ -38,6 +40,7 @@ export interface ChaosResult {
   subscribers: { positions: string[]; rolledBackSeen: number; sessions: number }[];
   naiveMissed: number;
   writerChanges: number;
+  apiWrites: number;
   rolledBack: number;
   kills: number;
 }
@@ -53,7 +56,26 @@ function positionOf(cursor: string): string {
 export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
   const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.writers + 3 });
   pool.on('error', () => {});
-  const stockIds = (await pool.query<{ id: string }>('SELECT id FROM stock_levels ORDER BY id')).rows.map((r) => r.id);
+  const stock = (
+    await pool.query<{ id: string; branch_id: string; product_id: string }>(
+      'SELECT id, branch_id, product_id FROM stock_levels ORDER BY id',
+    )
+  ).rows;
+  const stockIds = stock.map((r) => r.id);
+  let apiWrites = 0;
+  const viaApi = async (row: { branch_id: string; product_id: string }): Promise<boolean> => {
+    const res = await fetch(`${opts.apiUrl?.()}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${opts.token}` },
+      body: JSON.stringify({
+        query: `mutation ($b: ID!, $p: ID!) { receiveStock(branchId: $b, productId: $p, quantity: 1) {
+          __typename ... on MutationReceiveStockSuccess { data { id } } } }`,
+        variables: { b: row.branch_id, p: row.product_id },
+      }),
+    });
+    const body = (await res.json()) as { data?: { receiveStock?: { __typename: string } } };
+    return body.data?.receiveStock?.__typename === 'MutationReceiveStockSuccess';
+  };
   let committedChanges = 0;
   let rolledBack = 0;
   let writersDone = false;
@@ -72,6 +94,15 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       }
       const r = Math.random();
       const k = rand(4, 16);
+      if (opts.apiUrl && w === 0 && r < 0.5) {
+        // Through the API: one stock level changes (its movement is in another table).
+        const row = stock[stockIds.indexOf(mine[rand(0, mine.length - 1)] as string)];
+        if (row && (await viaApi(row).catch(() => false))) {
+          committedChanges += 1;
+          apiWrites++;
+        }
+        continue;
+      }
       let client: pg.PoolClient | undefined;
       try {
         client = await pool.connect();
@@ -220,7 +251,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
   const committedIds = committed.map((p) => p.split(':')[1] as string);
   const naiveMissed = committedIds.filter((id) => !naiveSeen.has(id)).length;
   await pool.end();
-  return { committed, subscribers: results, naiveMissed, writerChanges: committedChanges, rolledBack, kills };
+  return { committed, subscribers: results, naiveMissed, writerChanges: committedChanges, apiWrites, rolledBack, kills };
 }
 
 /** A short account of how a subscriber's positions differ from the committed ones. */
