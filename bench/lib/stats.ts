@@ -97,6 +97,7 @@ export function percentile(xs: number[], q: number): number {
 
 /** Rounds of latency: the median over rounds of each round's p50 and p99, the max over all. */
 export function acrossRounds(rounds: LatencySummary[]): LatencySummary {
+  if (rounds.length === 0) return { count: 0, p50: Number.NaN, p99: Number.NaN, max: Number.NaN };
   return {
     count: rounds.reduce((s, r) => s + r.count, 0),
     p50: median(rounds.map((r) => r.p50)),
