@@ -5,7 +5,8 @@
  * (set by .ci/run) a missing browser fails instead.
  */
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
@@ -55,6 +56,11 @@ export interface WebHarness {
   context(): Promise<BrowserContext>;
   /** A page in a new context, signed in as `email`, showing `hash` (e.g. `#/stock`). */
   signedIn(email: string, hash?: string, viewport?: { width: number; height: number }): Promise<Page>;
+  /**
+   * Stops (false) or resumes (true) serving the web app's files, so that a page that still loads
+   * can only have come from the service worker's cache.
+   */
+  serveWeb(on: boolean): Promise<void>;
   /** Console errors and page errors seen so far (the app must produce none). */
   consoleErrors: string[];
   stop(): Promise<void>;
@@ -62,8 +68,13 @@ export interface WebHarness {
 
 export async function startWebHarness(): Promise<WebHarness> {
   await ensureWebBuild(testLog);
+  // A private copy of the build, which serveWeb(false) moves out of the server's reach.
+  const webDir = await mkdtemp(path.join(tmpdir(), 'branchline-web-'));
+  const served = path.join(webDir, 'dist');
+  const hidden = path.join(webDir, 'hidden');
+  await cp(webDist, served, { recursive: true });
   const db = await createTestDatabase({ seed: true });
-  const app = buildApp({ databaseUrl: db.url, log: testLog, poolSize: 8, webDist, feed: { pollMs: 500 } });
+  const app = buildApp({ databaseUrl: db.url, log: testLog, poolSize: 8, webDist: served, feed: { pollMs: 500 } });
   const { url } = await app.start(0, '127.0.0.1');
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
   await mkdir(screenshotDir, { recursive: true });
@@ -76,6 +87,10 @@ export async function startWebHarness(): Promise<WebHarness> {
     app,
     browser,
     consoleErrors,
+    async serveWeb(on) {
+      if (on) await rename(hidden, served);
+      else await rename(served, hidden);
+    },
     async context() {
       const context = await browser.newContext({ baseURL: url, viewport: { width: 1280, height: 800 } });
       contexts.push(context);
@@ -101,6 +116,7 @@ export async function startWebHarness(): Promise<WebHarness> {
       await browser.close().catch(() => {});
       await app.stop();
       await db.drop();
+      await rm(webDir, { recursive: true, force: true });
     },
   };
 

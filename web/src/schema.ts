@@ -9,6 +9,8 @@ import { getIntrospectionQuery, type IntrospectionQuery } from 'graphql';
 const KEY = 'branchline.schema';
 
 export async function loadSchema(): Promise<IntrospectionQuery> {
+  const stored = localStorage.getItem(KEY);
+  if (stored && navigator.onLine === false) return JSON.parse(stored) as IntrospectionQuery;
   try {
     const res = await fetch('/graphql', {
       method: 'POST',
@@ -23,7 +25,6 @@ export async function loadSchema(): Promise<IntrospectionQuery> {
   } catch {
     // offline: fall back to the stored copy
   }
-  const stored = localStorage.getItem(KEY);
   if (stored) return JSON.parse(stored) as IntrospectionQuery;
   throw new Error('Branchline cannot reach the server and has not been opened on this device before.');
 }

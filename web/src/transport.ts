@@ -34,6 +34,7 @@ let mode: 'websocket' | 'sse' = 'websocket';
 let failedConnects = 0;
 let everConnected = false;
 let started = false;
+let watchdog: ReturnType<typeof setInterval> | undefined;
 
 const online = () => typeof navigator === 'undefined' || navigator.onLine !== false;
 const wsUrl = () => `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/graphql`;
@@ -107,10 +108,17 @@ export function startTransport(getToken: () => string | null) {
   window.addEventListener('online', goOnline);
   if (online()) goOnline();
   else goOffline();
+  // Some environments change navigator.onLine without firing the event: notice it anyway.
+  watchdog = setInterval(() => {
+    const offline = status.get().connection === 'offline';
+    if (offline && online()) goOnline();
+    else if (!offline && !online()) goOffline();
+  }, 2000);
 }
 
 export function stopTransport() {
   started = false;
+  clearInterval(watchdog);
   window.removeEventListener('offline', goOffline);
   window.removeEventListener('online', goOnline);
   ws?.dispose();

@@ -5,10 +5,12 @@ export const money = (v: unknown) => {
   return Number.isFinite(n) ? n.toLocaleString('en-GB', { minimumFractionDigits: 2, maximumFractionDigits: 2 }) : '—';
 };
 
-export const time = (v: unknown) => (v ? new Date(String(v)).toLocaleTimeString('en-GB') : '—');
+const toDate = (v: unknown) => new Date(typeof v === 'number' ? v : String(v));
+
+export const time = (v: unknown) => (v ? toDate(v).toLocaleTimeString('en-GB') : '—');
 
 export const dateTime = (v: unknown) =>
-  v ? new Date(String(v)).toLocaleString('en-GB', { dateStyle: 'short', timeStyle: 'medium' }) : '—';
+  v ? toDate(v).toLocaleString('en-GB', { dateStyle: 'short', timeStyle: 'medium' }) : '—';
 
 export const show = (v: unknown) => (v === null || v === undefined || v === '' ? '—' : String(v));
 

@@ -273,7 +273,7 @@ function carryLineage(done: OutboxItem, data: Row, items: OutboxItem[]) {
   const def = defs.get(done.name);
   const written = def?.conflict?.kind === 'patch' ? def.conflict.patchOf(done.variables) : {};
   for (const later of items) {
-    if (later === done || later.record !== done.record || later.state !== 'pending') continue;
+    if ((later.seq ?? 0) <= (done.seq ?? 0) || later.record !== done.record || later.state !== 'pending') continue;
     if (later.variables.expectedVersion === done.variables.expectedVersion) {
       later.variables = { ...later.variables, expectedVersion: data.version };
     }

@@ -1,0 +1,112 @@
+/**
+ * Offline in the browser: with the connection gone, three edits and a sale are kept on the
+ * device, survive a reload (the app shell comes from the service worker's cache, the data from
+ * graphcache's IndexedDB), and reach the server once each, in the order they were made, when the
+ * connection returns.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeBrowser, startWebHarness, type WebHarness } from './helpers/browser.ts';
+
+describeBrowser('browser: offline', () => {
+  let h: WebHarness;
+  beforeAll(async () => {
+    h = await startWebHarness();
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  it('queues three edits and a sale offline, survives a reload, sends each once and in order', async () => {
+    const sql = h.db.pool;
+    const {
+      rows: [product],
+    } = await sql.query("SELECT id, version FROM products WHERE sku = 'SKU-0010'");
+    const stockOf = async () =>
+      (
+        await sql.query(
+          `SELECT s.quantity FROM stock_levels s JOIN branches b ON b.id = s.branch_id
+            WHERE b.code = 'DT' AND s.product_id = $1`,
+          [product.id],
+        )
+      ).rows[0].quantity as number;
+    const ordersOf = async () => Number((await sql.query("SELECT count(*) FROM orders o JOIN branches b ON b.id = o.branch_id WHERE b.code = 'DT'")).rows[0].count);
+    const stockBefore = await stockOf();
+    const ordersBefore = await ordersOf();
+
+    const page = await h.signedIn('manager.dt@example.com', '#/till');
+    await page.getByLabel('Search products').waitFor();
+    await page.locator('body').evaluate(() => navigator.serviceWorker.ready);
+    await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
+    await page.evaluate((id) => {
+      location.hash = `#/products/${id}`;
+    }, product.id);
+    const name = page.getByLabel(/^Name/);
+    await name.waitFor();
+    // Let graphcache write what it read to IndexedDB before the connection goes.
+    await page.waitForTimeout(600);
+
+    await page.context().setOffline(true);
+    await h.serveWeb(false);
+    await page.getByTestId('connection').filter({ hasText: 'Offline' }).waitFor();
+
+    const save = page.getByRole('button', { name: 'Save', exact: true });
+    const saved = page.getByText('Saved on this device');
+    await name.fill('Offline edit one');
+    await save.click();
+    await saved.waitFor();
+    await page.getByLabel(/^Description/).fill('Offline edit two');
+    await save.click();
+    await saved.waitFor();
+    await name.fill('Offline edit three');
+    await save.click();
+    await saved.waitFor();
+
+    await page.evaluate(() => {
+      location.hash = '#/till';
+    });
+    await page.getByLabel('Add by SKU').fill('SKU-0010');
+    await page.getByRole('button', { name: 'Add', exact: true }).click();
+    await page.getByRole('button', { name: 'Place order' }).click();
+    await page.getByText('Saved on this device').waitFor();
+    await page.getByTestId('pending').filter({ hasText: '4 edits waiting' }).waitFor();
+
+    // Reload with no connection and nothing served: the shell comes from the service worker.
+    const response = await page.reload();
+    expect(response?.fromServiceWorker()).toBe(true);
+    await page.getByTestId('connection').filter({ hasText: 'Offline' }).waitFor();
+    await page.getByTestId('pending').filter({ hasText: '4 edits waiting' }).waitFor();
+    await page.evaluate((id) => {
+      location.hash = `#/products/${id}`;
+    }, product.id);
+    // The queued values show as pending, from the persisted cache and outbox.
+    await expect.poll(() => page.getByLabel(/^Name/).inputValue()).toBe('Offline edit three');
+
+    // Nothing reached the server yet.
+    expect((await sql.query('SELECT name, version FROM products WHERE id = $1', [product.id])).rows[0].version).toBe(
+      product.version,
+    );
+    expect(await ordersOf()).toBe(ordersBefore);
+
+    await h.serveWeb(true);
+    await page.context().setOffline(false);
+    await page.getByTestId('pending').filter({ hasText: 'All changes sent' }).waitFor({ timeout: 15_000 });
+
+    const after = (await sql.query('SELECT name, description, version FROM products WHERE id = $1', [product.id])).rows[0];
+    expect(after).toEqual({ name: 'Offline edit three', description: 'Offline edit two', version: product.version + 3 });
+    expect(await ordersOf()).toBe(ordersBefore + 1);
+    expect(await stockOf()).toBe(stockBefore - 1);
+
+    // Once each, in the order they were made: three product updates, then the order.
+    const log = await sql.query(
+      `SELECT tbl, op, changed FROM change_log
+        WHERE (tbl = 'products' AND row_id = $1 AND op = 'U') OR (tbl = 'orders' AND op = 'I')
+        ORDER BY xid, id`,
+      [product.id],
+    );
+    const tail = log.rows.slice(-4).map((r) => `${r.tbl}:${r.op}:${(r.changed ?? []).join(',')}`);
+    expect(tail).toEqual(['products:U:name', 'products:U:description', 'products:U:name', 'orders:I:']);
+    expect(log.rows.filter((r) => r.tbl === 'products')).toHaveLength(3);
+    // The browser itself reports the requests that failed while offline; nothing else may.
+    expect(h.consoleErrors.filter((e) => !/Failed to load resource: net::ERR_INTERNET_DISCONNECTED/.test(e))).toEqual([]);
+  });
+});
