@@ -47,8 +47,8 @@ export function ConflictDialog() {
         <form method="dialog" onSubmit={(e) => e.preventDefault()}>
           <h2 id="conflict-title">Someone else changed this too</h2>
           <p>
-            {item.label}: while your edit was waiting, another change to the same field
-            {conflicts.length === 1 ? '' : 's'} was saved. Choose what to keep.
+            Your edit of <strong>{item.label}</strong> and another change saved meanwhile touch the same
+            field{conflicts.length === 1 ? '' : 's'}. Choose what to keep.
           </p>
           <table>
             <thead>

@@ -65,7 +65,10 @@ export function EditForm(props: { typename: string; title: string; record: Row; 
       update,
       { id: record.id, expectedVersion: startVersion ?? record.version, patch },
       {
-        label: `${title}: ${Object.keys(patch).join(', ')}`,
+        label: `${title} (${fields
+          .filter((spec) => spec.name in patch)
+          .map((spec) => spec.label.toLowerCase())
+          .join(', ')})`,
         record: recordKey,
         base: Object.fromEntries(Object.keys(patch).map((f) => [f, base[f] ?? null])),
       },

@@ -1,0 +1,100 @@
+/**
+ * Two managers edit the same product. Different fields: the later save gets VersionConflict and
+ * the app merges and retries by itself. The same field: the conflict dialog shows mine / theirs /
+ * before per field, and keep mine, keep theirs and a per-field pick each save what they say.
+ */
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeBrowser, shot, startWebHarness, type WebHarness } from './helpers/browser.ts';
+
+describeBrowser('browser: edit conflicts', () => {
+  let h: WebHarness;
+  let a: Page;
+  let b: Page;
+  let productId: string;
+
+  const row = async () =>
+    (await h.db.pool.query('SELECT name, description, unit_price::text AS price, version FROM products WHERE id = $1', [productId]))
+      .rows[0] as { name: string; description: string; price: string; version: number };
+  const field = (page: Page, label: string) => page.getByLabel(new RegExp(`^${label}`));
+  const save = async (page: Page) => {
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+  };
+  const settled = (page: Page) => page.getByTestId('pending').filter({ hasText: 'All changes sent' }).waitFor();
+
+  beforeAll(async () => {
+    h = await startWebHarness();
+    productId = (await h.db.pool.query("SELECT id FROM products WHERE sku = 'SKU-0020'")).rows[0].id;
+    a = await h.signedIn('manager.dt@example.com', `#/products/${productId}`);
+    b = await h.signedIn('manager.hb@example.com', `#/products/${productId}`);
+    await field(a, 'Name').waitFor();
+    await field(b, 'Name').waitFor();
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  it('merges edits of different fields silently', async () => {
+    const before = await row();
+    await field(a, 'Name').fill('Merged name');
+    await field(b, 'Description').fill('Merged description');
+    await save(a);
+    await a.getByText('Saved.').waitFor();
+    await save(b);
+    await b.getByText('Saved.').waitFor();
+    await settled(b);
+    expect(await b.locator('dialog.conflict[open]').count()).toBe(0);
+    expect(await row()).toMatchObject({ name: 'Merged name', description: 'Merged description', version: before.version + 2 });
+    // Both screens converge on the merged row.
+    await expect.poll(() => field(a, 'Description').inputValue()).toBe('Merged description');
+    await expect.poll(() => field(b, 'Name').inputValue()).toBe('Merged name');
+  });
+
+  /** A and B both change name and price; A saves first, so B's save conflicts on both fields. */
+  async function collide(round: number) {
+    await field(a, 'Name').fill(`A name ${round}`);
+    await field(a, 'Unit price').fill(`1${round}.11`);
+    await field(b, 'Name').fill(`B name ${round}`);
+    await field(b, 'Unit price').fill(`2${round}.22`);
+    await save(a);
+    await a.getByText('Saved.').waitFor();
+    await expect.poll(async () => (await row()).name).toBe(`A name ${round}`);
+    await save(b);
+    const dialog = b.locator('dialog.conflict[open]');
+    await dialog.waitFor();
+    await expect.poll(() => dialog.locator('tbody tr').count()).toBe(2);
+    const nameRow = dialog.locator('tr[data-field="name"]');
+    expect(await nameRow.locator('.mine').innerText()).toBe(`B name ${round}`);
+    expect(await nameRow.locator('.theirs').innerText()).toBe(`A name ${round}`);
+    return dialog;
+  }
+
+  it('same field, keep mine: my values are saved', async () => {
+    const base = await row();
+    const dialog = await collide(1);
+    expect(await dialog.locator('tr[data-field="name"] .base').innerText()).toBe(base.name);
+    await shot(b, 'conflict-dialog');
+    await dialog.getByRole('button', { name: 'Keep mine' }).click();
+    await settled(b);
+    expect(await row()).toMatchObject({ name: 'B name 1', price: '21.22' });
+  });
+
+  it('same field, keep theirs: their values stay', async () => {
+    const dialog = await collide(2);
+    await dialog.getByRole('button', { name: 'Keep theirs' }).click();
+    await settled(b);
+    await b.locator('dialog.conflict[open]').waitFor({ state: 'detached' });
+    expect(await row()).toMatchObject({ name: 'A name 2', price: '12.11' });
+    await expect.poll(() => field(b, 'Name').inputValue()).toBe('A name 2');
+  });
+
+  it('same field, pick per field: my name, their price', async () => {
+    const dialog = await collide(3);
+    await dialog.locator('tr[data-field="name"]').getByRole('radio').first().check();
+    await dialog.locator('tr[data-field="unitPrice"]').getByRole('radio').nth(1).check();
+    await dialog.getByRole('button', { name: 'Save my picks' }).click();
+    await settled(b);
+    expect(await row()).toMatchObject({ name: 'B name 3', price: '13.11' });
+    expect(h.consoleErrors).toEqual([]);
+  });
+});
