@@ -76,17 +76,25 @@ async function main(): Promise<number> {
   process.once('SIGTERM', stopDb);
   const results = new Results();
   const ctx: BenchContext = { db, results, seqs: new Seqs(), scale, serverNodeArgs, progress };
-  let failure: unknown = null;
+  // A part that fails is reported and the others still run; the exit code says so.
+  const failures: string[] = [];
+  const attempt = async (name: string, fn: () => Promise<void>) => {
+    try {
+      await fn();
+    } catch (err) {
+      failures.push(name);
+      process.stderr.write(`bench: ${name} failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+    }
+  };
   try {
     if (parts.has('latency') || parts.has('fanout')) {
-      await runFeed(ctx, { latency: parts.has('latency'), fanout: parts.has('fanout') });
+      await attempt('latency/fanout', () =>
+        runFeed(ctx, { latency: parts.has('latency'), fanout: parts.has('fanout') }),
+      );
     }
-    if (parts.has('write')) await runWrites(ctx);
-    if (parts.has('catchup')) await runCatchUp(ctx);
-    if (parts.has('memory')) await runMemory(ctx);
-  } catch (err) {
-    failure = err;
-    process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+    if (parts.has('write')) await attempt('write', () => runWrites(ctx));
+    if (parts.has('catchup')) await attempt('catchup', () => runCatchUp(ctx));
+    if (parts.has('memory')) await attempt('memory', () => runMemory(ctx));
   } finally {
     await db.stop().catch(() => {});
   }
@@ -94,7 +102,8 @@ async function main(): Promise<number> {
   process.stdout.write(`\n${results.markdown(command, PG_SETTINGS)}\nResults: ${file}\n`);
   const failed = results.failed;
   if (failed.length) process.stdout.write(`\n${failed.length} correctness check(s) FAILED\n`);
-  return failure || failed.length ? 1 : 0;
+  if (failures.length) process.stdout.write(`\nParts that did not finish: ${failures.join(', ')}\n`);
+  return failures.length || failed.length ? 1 : 0;
 }
 
 main().then(

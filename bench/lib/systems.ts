@@ -20,6 +20,8 @@ export const CHANGES_SUBSCRIPTION = `subscription Bench($after: String) {
 
 export interface PhaseReport {
   subscribers: number;
+  /** CPU the subscriber workers used during the phase (all workers), µs. */
+  clientCpuMicros: number;
   expected: number;
   hist: Histogram;
   deliveries: number;
@@ -70,8 +72,14 @@ export class System {
     return this.kind === 'branchline' ? 'products' : 'bench_products';
   }
 
-  async status(): Promise<{ active: number; memory: NodeJS.MemoryUsage }> {
+  async status(): Promise<{ active: number; memory: NodeJS.MemoryUsage; cpu: NodeJS.CpuUsage }> {
     return this.server.request('status');
+  }
+
+  /** CPU time (user + system) the server process has used so far, in µs. */
+  async cpuMicros(): Promise<number> {
+    const { cpu } = await this.status();
+    return cpu.user + cpu.system;
   }
 
   /** Opens `n` subscribers (in workers of PER_WORKER) and waits until the server has them all. */
@@ -176,6 +184,7 @@ export class System {
     );
     const total: PhaseReport = {
       subscribers: 0,
+      clientCpuMicros: 0,
       expected: expected.length,
       hist: emptyHistogram(),
       deliveries: 0,
@@ -190,6 +199,7 @@ export class System {
     };
     for (const r of reports) {
       total.subscribers += r.subscribers;
+      total.clientCpuMicros += r.clientCpuMicros;
       merge(total.hist, r.hist);
       total.deliveries += r.deliveries;
       total.firstRecv = Math.min(total.firstRecv, r.firstRecv);

@@ -24,6 +24,8 @@ const WRITERS = 4;
 interface Saturation {
   deliveriesPerSec: number[];
   changesPerSec: number[];
+  /** Server CPU (user + system) per delivery, µs: robust to a noisy machine. */
+  cpuPerDelivery: number[];
   burst: number;
 }
 
@@ -37,6 +39,7 @@ async function checked(ctx: BenchContext, part: string, sys: System, phase: stri
 async function burstRound(ctx: BenchContext, sys: System, burst: number, n: number) {
   const ids = ctx.db.productIds; // bench_products is a copy of products: same ids
   await sys.begin(ctx.seqs);
+  const cpu0 = await sys.cpuMicros();
   const t0 = now();
   let left = burst;
   await Promise.all(
@@ -57,20 +60,31 @@ async function burstRound(ctx: BenchContext, sys: System, burst: number, n: numb
     }),
   );
   const r = await checked(ctx, 'fan-out', sys, `N=${n} burst of ${burst}`);
+  const cpu = (await sys.cpuMicros()) - cpu0;
   const seconds = (r.lastRecv - t0) / 1000;
-  return { deliveriesPerSec: r.deliveries / seconds, changesPerSec: r.expected / seconds };
+  ctx.progress(
+    `  ${sys.kind}: ${(r.deliveries / seconds).toFixed(0)} deliveries/s; server CPU ${(cpu / 1e6 / seconds).toFixed(2)} ` +
+      `cores, subscriber workers ${(r.clientCpuMicros / 1e6 / seconds).toFixed(2)} cores over ${seconds.toFixed(1)} s`,
+  );
+  return {
+    deliveriesPerSec: r.deliveries / seconds,
+    changesPerSec: r.expected / seconds,
+    cpuPerDelivery: cpu / Math.max(1, r.deliveries),
+  };
 }
 
 async function saturation(ctx: BenchContext, systems: System[], n: number): Promise<Map<Kind, Saturation>> {
   const burst = Math.max(20, Math.min(4000, Math.round((50_000 * ctx.scale.roundMs) / 1000 / n)));
   const out = new Map<Kind, Saturation>();
-  for (const s of systems) out.set(s.kind, { deliveriesPerSec: [], changesPerSec: [], burst });
+  for (const s of systems)
+    out.set(s.kind, { deliveriesPerSec: [], changesPerSec: [], cpuPerDelivery: [], burst });
   for (let round = 0; round < ctx.scale.rounds; round++) {
     for (const s of round % 2 ? [...systems].reverse() : systems) {
       ctx.progress(`fan-out N=${n} ${s.kind} round ${round + 1}: burst of ${burst}`);
       const r = await burstRound(ctx, s, burst, n);
       out.get(s.kind)?.deliveriesPerSec.push(r.deliveriesPerSec);
       out.get(s.kind)?.changesPerSec.push(r.changesPerSec);
+      out.get(s.kind)?.cpuPerDelivery.push(r.cpuPerDelivery);
     }
   }
   return out;
@@ -158,6 +172,13 @@ export async function runFeed(
               ratio: d / b,
               target: '≥ 0.6× bare ws',
               met: d / b >= 0.6,
+            },
+            {
+              metric: 'server CPU per delivery',
+              unit: 'µs',
+              branchline: median(bl.cpuPerDelivery),
+              baseline: median(base.cpuPerDelivery),
+              ratio: median(bl.cpuPerDelivery) / median(base.cpuPerDelivery),
             },
             {
               metric: 'changes/s delivered to all',

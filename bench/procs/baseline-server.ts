@@ -24,7 +24,12 @@ const port = typeof address === 'object' && address ? address.port : 0;
 
 serveParent(
   {
-    status: () => ({ active: wss.clients.size, opened: wss.clients.size, memory: process.memoryUsage() }),
+    status: () => ({
+      active: wss.clients.size,
+      opened: wss.clients.size,
+      memory: process.memoryUsage(),
+      cpu: process.cpuUsage(),
+    }),
     gc: () => {
       (globalThis as { gc?: () => void }).gc?.();
       return process.memoryUsage();

@@ -22,6 +22,7 @@ serveParent(
       active: app.services.feed.active,
       opened: app.services.feed.opened,
       memory: process.memoryUsage(),
+      cpu: process.cpuUsage(),
     }),
     gc: () => {
       (globalThis as { gc?: () => void }).gc?.();

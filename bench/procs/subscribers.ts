@@ -23,6 +23,7 @@ interface Sub {
 }
 
 const subs: Sub[] = [];
+let cpuAtReset = process.cpuUsage();
 const errors: string[] = [];
 let errorCount = 0;
 
@@ -197,8 +198,10 @@ function report(msg: Record<string, unknown>) {
     missing += expected.length - unique;
     if (bad > 0 || unique < expected.length) failed++;
   }
+  const cpu = process.cpuUsage(cpuAtReset);
   return {
     subscribers: subs.length,
+    clientCpuMicros: cpu.user + cpu.system,
     hist,
     deliveries,
     firstRecv,
@@ -219,6 +222,7 @@ serveParent(
     progress,
     report,
     reset: () => {
+      cpuAtReset = process.cpuUsage();
       for (const s of subs) {
         s.ids = [];
         s.seqs = [];
