@@ -35,5 +35,10 @@ function stop(code: number) {
 process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));
 
-run('api', process.execPath, ['node_modules/tsx/dist/cli.mjs', 'watch', '--clear-screen=false', 'src/main.ts']);
+run('api', process.execPath, [
+  'node_modules/tsx/dist/cli.mjs',
+  'watch',
+  '--clear-screen=false',
+  'src/main.ts',
+]);
 run('web', process.execPath, ['node_modules/vite/bin/vite.js', '--config', 'web/vite.config.ts']);

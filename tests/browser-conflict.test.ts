@@ -14,13 +14,18 @@ describeBrowser('browser: edit conflicts', () => {
   let productId: string;
 
   const row = async () =>
-    (await h.db.pool.query('SELECT name, description, unit_price::text AS price, version FROM products WHERE id = $1', [productId]))
-      .rows[0] as { name: string; description: string; price: string; version: number };
+    (
+      await h.db.pool.query(
+        'SELECT name, description, unit_price::text AS price, version FROM products WHERE id = $1',
+        [productId],
+      )
+    ).rows[0] as { name: string; description: string; price: string; version: number };
   const field = (page: Page, label: string) => page.getByLabel(new RegExp(`^${label}`));
   const save = async (page: Page) => {
     await page.getByRole('button', { name: 'Save', exact: true }).click();
   };
-  const settled = (page: Page) => page.getByTestId('pending').filter({ hasText: 'All changes sent' }).waitFor();
+  const settled = (page: Page) =>
+    page.getByTestId('pending').filter({ hasText: 'All changes sent' }).waitFor();
 
   beforeAll(async () => {
     h = await startWebHarness();
@@ -44,7 +49,11 @@ describeBrowser('browser: edit conflicts', () => {
     await b.getByText('Saved.').waitFor();
     await settled(b);
     expect(await b.locator('dialog.conflict[open]').count()).toBe(0);
-    expect(await row()).toMatchObject({ name: 'Merged name', description: 'Merged description', version: before.version + 2 });
+    expect(await row()).toMatchObject({
+      name: 'Merged name',
+      description: 'Merged description',
+      version: before.version + 2,
+    });
     // Both screens converge on the merged row.
     await expect.poll(() => field(a, 'Description').inputValue()).toBe('Merged description');
     await expect.poll(() => field(b, 'Name').inputValue()).toBe('Merged name');

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeBrowser, shot, startWebHarness, type WebHarness } from './helpers/browser.ts';
 
 const qty = (page: Page, sku: string) => page.locator(`tr[data-sku="${sku}"] td.qty`);
-const qtyNumber = async (page: Page, sku: string) => Number.parseInt((await qty(page, sku).innerText()).trim(), 10);
+const qtyNumber = async (page: Page, sku: string) =>
+  Number.parseInt((await qty(page, sku).innerText()).trim(), 10);
 
 describeBrowser('browser: live views', () => {
   let h: WebHarness;
@@ -31,7 +32,11 @@ describeBrowser('browser: live views', () => {
     await expect.poll(() => seller.getByTestId('till-line').count()).toBe(1);
     await shot(seller, 'till');
     const updated = watcher.waitForFunction(
-      (want) => document.querySelector('tr[data-sku="SKU-0002"] td.qty')?.textContent?.trim().startsWith(String(want)),
+      (want) =>
+        document
+          .querySelector('tr[data-sku="SKU-0002"] td.qty')
+          ?.textContent?.trim()
+          .startsWith(String(want)),
       before - 2,
       { polling: 'raf', timeout: 5000 },
     );
@@ -53,7 +58,10 @@ describeBrowser('browser: live views', () => {
         WHERE product_id = (SELECT id FROM products WHERE sku = 'SKU-0005')
           AND branch_id = (SELECT id FROM branches WHERE code = 'DT')`,
     );
-    await page.locator('tr[data-sku="SKU-0005"] td:nth-child(4)').filter({ hasText: '4321' }).waitFor({ timeout: 3000 });
+    await page
+      .locator('tr[data-sku="SKU-0005"] td:nth-child(4)')
+      .filter({ hasText: '4321' })
+      .waitFor({ timeout: 3000 });
     await h.db.pool.query("UPDATE products SET name = 'Renamed in psql' WHERE sku = 'SKU-0005'");
     await page.locator('tr[data-sku="SKU-0005"]').getByText('Renamed in psql').waitFor({ timeout: 3000 });
   });

@@ -29,7 +29,14 @@ describeBrowser('browser: offline', () => {
           [product.id],
         )
       ).rows[0].quantity as number;
-    const ordersOf = async () => Number((await sql.query("SELECT count(*) FROM orders o JOIN branches b ON b.id = o.branch_id WHERE b.code = 'DT'")).rows[0].count);
+    const ordersOf = async () =>
+      Number(
+        (
+          await sql.query(
+            "SELECT count(*) FROM orders o JOIN branches b ON b.id = o.branch_id WHERE b.code = 'DT'",
+          )
+        ).rows[0].count,
+      );
     const stockBefore = await stockOf();
     const ordersBefore = await ordersOf();
 
@@ -82,17 +89,23 @@ describeBrowser('browser: offline', () => {
     await expect.poll(() => page.getByLabel(/^Name/).inputValue()).toBe('Offline edit three');
 
     // Nothing reached the server yet.
-    expect((await sql.query('SELECT name, version FROM products WHERE id = $1', [product.id])).rows[0].version).toBe(
-      product.version,
-    );
+    expect(
+      (await sql.query('SELECT name, version FROM products WHERE id = $1', [product.id])).rows[0].version,
+    ).toBe(product.version);
     expect(await ordersOf()).toBe(ordersBefore);
 
     await h.serveWeb(true);
     await page.context().setOffline(false);
     await page.getByTestId('pending').filter({ hasText: 'All changes sent' }).waitFor({ timeout: 15_000 });
 
-    const after = (await sql.query('SELECT name, description, version FROM products WHERE id = $1', [product.id])).rows[0];
-    expect(after).toEqual({ name: 'Offline edit three', description: 'Offline edit two', version: product.version + 3 });
+    const after = (
+      await sql.query('SELECT name, description, version FROM products WHERE id = $1', [product.id])
+    ).rows[0];
+    expect(after).toEqual({
+      name: 'Offline edit three',
+      description: 'Offline edit two',
+      version: product.version + 3,
+    });
     expect(await ordersOf()).toBe(ordersBefore + 1);
     expect(await stockOf()).toBe(stockBefore - 1);
 
@@ -107,6 +120,8 @@ describeBrowser('browser: offline', () => {
     expect(tail).toEqual(['products:U:name', 'products:U:description', 'products:U:name', 'orders:I:']);
     expect(log.rows.filter((r) => r.tbl === 'products')).toHaveLength(3);
     // The browser itself reports the requests that failed while offline; nothing else may.
-    expect(h.consoleErrors.filter((e) => !/Failed to load resource: net::ERR_INTERNET_DISCONNECTED/.test(e))).toEqual([]);
+    expect(
+      h.consoleErrors.filter((e) => !/Failed to load resource: net::ERR_INTERNET_DISCONNECTED/.test(e)),
+    ).toEqual([]);
   });
 });

@@ -21,7 +21,9 @@ self.addEventListener('activate', (event) => {
     caches
       .keys()
       .then((keys) =>
-        Promise.all(keys.filter((k) => k.startsWith('branchline-shell-') && k !== CACHE).map((k) => caches.delete(k))),
+        Promise.all(
+          keys.filter((k) => k.startsWith('branchline-shell-') && k !== CACHE).map((k) => caches.delete(k)),
+        ),
       )
       .then(() => self.clients.claim()),
   );
@@ -33,7 +35,9 @@ async function shell(request) {
     if (response.ok) return response;
     throw new Error(`HTTP ${response.status}`);
   } catch {
-    const cached = (await caches.match('/', { cacheName: CACHE })) || (await caches.match('/index.html', { cacheName: CACHE }));
+    const cached =
+      (await caches.match('/', { cacheName: CACHE })) ||
+      (await caches.match('/index.html', { cacheName: CACHE }));
     if (cached) return cached;
     return new Response('Branchline is offline and has not been opened on this device yet.', {
       status: 503,
@@ -58,7 +62,8 @@ self.addEventListener('fetch', (event) => {
   if (request.method !== 'GET') return;
   const url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
-  if (url.pathname === '/graphql' || url.pathname.startsWith('/graphql/') || url.pathname === '/health') return;
+  if (url.pathname === '/graphql' || url.pathname.startsWith('/graphql/') || url.pathname === '/health')
+    return;
   if (request.mode === 'navigate') {
     event.respondWith(shell(request));
     return;

@@ -74,7 +74,13 @@ export async function startWebHarness(): Promise<WebHarness> {
   const hidden = path.join(webDir, 'hidden');
   await cp(webDist, served, { recursive: true });
   const db = await createTestDatabase({ seed: true });
-  const app = buildApp({ databaseUrl: db.url, log: testLog, poolSize: 8, webDist: served, feed: { pollMs: 500 } });
+  const app = buildApp({
+    databaseUrl: db.url,
+    log: testLog,
+    poolSize: 8,
+    webDist: served,
+    feed: { pollMs: 500 },
+  });
   const { url } = await app.start(0, '127.0.0.1');
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
   await mkdir(screenshotDir, { recursive: true });

@@ -63,6 +63,8 @@ function SignedIn({ s, schema }: { s: Session; schema: IntrospectionQuery }) {
     [schema, userId],
   );
 
+  // The feed follows every branch the user may see, so it does not restart on a branch switch (s).
+  // biome-ignore lint/correctness/useExhaustiveDependencies: started once per signed-in user
   useEffect(() => {
     startTransport(getToken);
     startOutbox(userId, senderFor(client));
@@ -78,8 +80,6 @@ function SignedIn({ s, schema }: { s: Session; schema: IntrospectionQuery }) {
       stopFeed();
       stopTransport();
     };
-    // The feed follows every branch the user may see, so it does not restart on a branch switch.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [client, userId]);
 
   return (
@@ -181,7 +181,10 @@ function Shell({ s }: { s: Session }) {
 
 async function confirmSignOut() {
   const pending = status.get().pending + status.get().attention;
-  if (pending > 0 && !window.confirm(`${pending} change(s) have not reached the server yet and will be lost. Sign out?`)) {
+  if (
+    pending > 0 &&
+    !window.confirm(`${pending} change(s) have not reached the server yet and will be lost. Sign out?`)
+  ) {
     return;
   }
   await signOut();

@@ -48,7 +48,8 @@ export function createUrqlClient(opts: ClientOptions): Client {
     exchanges: [
       mapExchange({
         onError(error) {
-          if (error.graphQLErrors.some((e) => e.extensions?.code === 'UNAUTHENTICATED')) opts.onUnauthenticated();
+          if (error.graphQLErrors.some((e) => e.extensions?.code === 'UNAUTHENTICATED'))
+            opts.onUnauthenticated();
         },
       }),
       cache,

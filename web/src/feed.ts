@@ -164,7 +164,8 @@ export function applyChange(schema: IntrospectionQuery) {
       for (const f of fields) data[f] = mapped[f];
       cache.writeFragment(fragmentFor(mapper.typename, fields), data);
     }
-    const structural = change.op === 'INSERT' || (change.changedFields ?? []).some((f) => f === 'status' || f === 'active');
+    const structural =
+      change.op === 'INSERT' || (change.changedFields ?? []).some((f) => f === 'status' || f === 'active');
     if (structural || !cached) invalidateList(cache, mapper.list);
     markChanged(change.rowId);
   };
@@ -200,7 +201,8 @@ export function startFeed(client: Client, s: Session) {
       const r = await client
         .query(Feed_CursorQuery, { branchId: null }, { requestPolicy: 'network-only' })
         .toPromise();
-      const cursor = (r.data as { stockLevels?: { feedCursor?: string } } | undefined)?.stockLevels?.feedCursor;
+      const cursor = (r.data as { stockLevels?: { feedCursor?: string } } | undefined)?.stockLevels
+        ?.feedCursor;
       if (mine !== generation || stopped) return;
       if (!cursor) {
         restart(2000);
@@ -209,27 +211,29 @@ export function startFeed(client: Client, s: Session) {
       after = cursor;
       localStorage.setItem(key, after);
     }
-    sub = client.subscription(Feed_Subscription, { after, branchId: null, tables: TABLES }).subscribe((result) => {
-      if (mine !== generation) return;
-      if (result.error) {
-        const code = errorCode(result.error);
-        if (code === 'CURSOR_EXPIRED' || code === 'BAD_CURSOR') {
-          localStorage.removeItem(key);
-          reloadEpoch.set((n) => n + 1);
-          restart(0);
-        } else if (code === 'UNAUTHENTICATED') {
-          stopped = true;
-        } else {
-          restart(1000);
+    sub = client
+      .subscription(Feed_Subscription, { after, branchId: null, tables: TABLES })
+      .subscribe((result) => {
+        if (mine !== generation) return;
+        if (result.error) {
+          const code = errorCode(result.error);
+          if (code === 'CURSOR_EXPIRED' || code === 'BAD_CURSOR') {
+            localStorage.removeItem(key);
+            reloadEpoch.set((n) => n + 1);
+            restart(0);
+          } else if (code === 'UNAUTHENTICATED') {
+            stopped = true;
+          } else {
+            restart(1000);
+          }
+          return;
         }
-        return;
-      }
-      const change = (result.data as { changes?: Change } | undefined)?.changes;
-      if (change) {
-        localStorage.setItem(key, change.cursor);
-        patchStatus({ lastChangeAt: Date.now() });
-      }
-    });
+        const change = (result.data as { changes?: Change } | undefined)?.changes;
+        if (change) {
+          localStorage.setItem(key, change.cursor);
+          patchStatus({ lastChangeAt: Date.now() });
+        }
+      });
   };
 
   const offReconnect = reconnects.subscribe(() => restart(0));

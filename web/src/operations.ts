@@ -65,7 +65,11 @@ export const Errors_Fragment = gql`
 
 /** A readable sentence for a typed error. */
 export function describeError(error: { __typename: string; message: string; [k: string]: unknown }): string {
-  if (error.__typename === 'ValidationError' && Array.isArray(error.fieldErrors) && error.fieldErrors.length > 0) {
+  if (
+    error.__typename === 'ValidationError' &&
+    Array.isArray(error.fieldErrors) &&
+    error.fieldErrors.length > 0
+  ) {
     return (error.fieldErrors as { path: string[]; message: string }[])
       .map((f) => `${f.path.join('.')}: ${f.message}`)
       .join('; ');

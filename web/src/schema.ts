@@ -14,7 +14,10 @@ export async function loadSchema(): Promise<IntrospectionQuery> {
   try {
     const res = await fetch('/graphql', {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json' },
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/graphql-response+json, application/json',
+      },
       body: JSON.stringify({ query: getIntrospectionQuery({ descriptions: false }) }),
     });
     const body = (await res.json()) as { data?: IntrospectionQuery };

@@ -8,7 +8,7 @@
  * `reconnects` counts (re)connections: the change feed restarts from its last applied cursor on
  * each, instead of graphql-ws replaying the subscription with the cursor it started with.
  */
-import { type Client as WsClient, createClient } from 'graphql-ws';
+import { createClient, type Client as WsClient } from 'graphql-ws';
 import { createStore } from './lib/store.ts';
 import { patchStatus, status } from './status.ts';
 

@@ -2,7 +2,9 @@
 
 export const money = (v: unknown) => {
   const n = Number(v ?? 0);
-  return Number.isFinite(n) ? n.toLocaleString('en-GB', { minimumFractionDigits: 2, maximumFractionDigits: 2 }) : '—';
+  return Number.isFinite(n)
+    ? n.toLocaleString('en-GB', { minimumFractionDigits: 2, maximumFractionDigits: 2 })
+    : '—';
 };
 
 const toDate = (v: unknown) => new Date(typeof v === 'number' ? v : String(v));

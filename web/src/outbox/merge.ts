@@ -17,7 +17,9 @@ export interface FieldConflict {
   base: unknown;
 }
 
-export type Resolution = { kind: 'retry'; patch: Row; base: Row } | { kind: 'ask'; conflicts: FieldConflict[] };
+export type Resolution =
+  | { kind: 'retry'; patch: Row; base: Row }
+  | { kind: 'ask'; conflicts: FieldConflict[] };
 
 const NUMERIC = /^-?\d+(\.\d+)?$/;
 
@@ -32,11 +34,17 @@ export function sameValue(a: unknown, b: unknown): boolean {
   return sa === sb;
 }
 
-export function resolveConflict(patch: Row, base: Row | undefined, current: Row, changedFields: string[]): Resolution {
+export function resolveConflict(
+  patch: Row,
+  base: Row | undefined,
+  current: Row,
+  changedFields: string[],
+): Resolution {
   const conflicts: FieldConflict[] = [];
   for (const [field, mine] of Object.entries(patch)) {
     const theirs = current[field];
-    const changedByOthers = base && field in base ? !sameValue(base[field], theirs) : changedFields.includes(field);
+    const changedByOthers =
+      base && field in base ? !sameValue(base[field], theirs) : changedFields.includes(field);
     if (changedByOthers && !sameValue(theirs, mine)) {
       conflicts.push({ field, mine, theirs, base: base?.[field] });
     }
@@ -52,7 +60,11 @@ export type Choice = 'mine' | 'theirs';
  * value; a field resolved as "theirs" is left out (the server already has it). Returns null when
  * nothing is left to send.
  */
-export function applyChoices(patch: Row, conflicts: FieldConflict[], choices: Record<string, Choice>): Row | null {
+export function applyChoices(
+  patch: Row,
+  conflicts: FieldConflict[],
+  choices: Record<string, Choice>,
+): Row | null {
   const out: Row = {};
   for (const [field, value] of Object.entries(patch)) {
     const conflict = conflicts.find((c) => c.field === field);

@@ -195,7 +195,10 @@ async function send(item: OutboxItem, items: OutboxItem[]): Promise<'ok' | 'bloc
   const def = defs.get(item.name);
   const seq = item.seq as number;
   if (!def || !sender) {
-    return fail(item, { __typename: 'UnknownOperation', message: `This app version cannot send "${item.name}"` });
+    return fail(item, {
+      __typename: 'UnknownOperation',
+      message: `This app version cannot send "${item.name}"`,
+    });
   }
   for (;;) {
     item.attempts += 1;
@@ -207,7 +210,10 @@ async function send(item: OutboxItem, items: OutboxItem[]): Promise<'ok' | 'bloc
     const payload = res.data?.[def.name] as (Row & { __typename?: string }) | null | undefined;
     if (!payload) {
       const first = res.errors?.[0];
-      return fail(item, { __typename: first?.code ?? 'Error', message: first?.message ?? 'The server refused the change' });
+      return fail(item, {
+        __typename: first?.code ?? 'Error',
+        message: first?.message ?? 'The server refused the change',
+      });
     }
     const typename = String(payload.__typename ?? '');
     if (!typename || typename.endsWith('Success')) {
@@ -273,7 +279,8 @@ function carryLineage(done: OutboxItem, data: Row, items: OutboxItem[]) {
   const def = defs.get(done.name);
   const written = def?.conflict?.kind === 'patch' ? def.conflict.patchOf(done.variables) : {};
   for (const later of items) {
-    if ((later.seq ?? 0) <= (done.seq ?? 0) || later.record !== done.record || later.state !== 'pending') continue;
+    if ((later.seq ?? 0) <= (done.seq ?? 0) || later.record !== done.record || later.state !== 'pending')
+      continue;
     if (later.variables.expectedVersion === done.variables.expectedVersion) {
       later.variables = { ...later.variables, expectedVersion: data.version };
     }

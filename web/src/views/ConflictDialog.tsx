@@ -42,13 +42,18 @@ export function ConflictDialog() {
   };
 
   return (
-    <dialog ref={ref} className="conflict" aria-labelledby="conflict-title" onCancel={(e) => e.preventDefault()}>
+    <dialog
+      ref={ref}
+      className="conflict"
+      aria-labelledby="conflict-title"
+      onCancel={(e) => e.preventDefault()}
+    >
       {item && (
         <form method="dialog" onSubmit={(e) => e.preventDefault()}>
           <h2 id="conflict-title">Someone else changed this too</h2>
           <p>
-            Your edit of <strong>{item.label}</strong> and another change saved meanwhile touch the same
-            field{conflicts.length === 1 ? '' : 's'}. Choose what to keep.
+            Your edit of <strong>{item.label}</strong> and another change saved meanwhile touch the same field
+            {conflicts.length === 1 ? '' : 's'}. Choose what to keep.
           </p>
           <table>
             <thead>

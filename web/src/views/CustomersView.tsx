@@ -83,7 +83,10 @@ export function CustomersView({ s, id }: { s: Session; id?: string }) {
 
 function CustomerList({ s }: { s: Session }) {
   const [search, setSearch] = useState('');
-  const [{ data, error }] = useQuery({ query: CustomersView_Query, variables: { search: search.trim() || null } });
+  const [{ data, error }] = useQuery({
+    query: CustomersView_Query,
+    variables: { search: search.trim() || null },
+  });
   const rows: CustomerRow[] = data?.customers.edges.map((e: { node: CustomerRow }) => e.node) ?? [];
   return (
     <section aria-labelledby="customers-title">
@@ -92,7 +95,12 @@ function CustomerList({ s }: { s: Session }) {
         <div className="filters">
           <label>
             Search
-            <input type="search" value={search} onChange={(e) => setSearch(e.target.value)} placeholder="Name" />
+            <input
+              type="search"
+              value={search}
+              onChange={(e) => setSearch(e.target.value)}
+              placeholder="Name"
+            />
           </label>
         </div>
       </div>
@@ -161,7 +169,11 @@ function NewCustomer({ s }: { s: Session }) {
       email: form.email || null,
       homeBranchId: s.branchId,
     };
-    const outcome = await enqueue(CustomersView_Create, { input }, { label: `New customer ${form.name}`, record: `Customer:${input.id}` });
+    const outcome = await enqueue(
+      CustomersView_Create,
+      { input },
+      { label: `New customer ${form.name}`, record: `Customer:${input.id}` },
+    );
     const text = outcomeText(outcome, `Customer ${form.name} created.`);
     setMessage(text);
     if (text.ok) setForm({ name: '', phone: '', email: '' });
@@ -214,7 +226,13 @@ function CustomerEditor({ id }: { id: string }) {
         <a href="#/customers">← Customers</a>
       </p>
       <h1 id="customer-title">{c.name}</h1>
-      <EditForm typename="Customer" title={c.name} record={c} fields={FIELDS} update={CustomerEditor_Update} />
+      <EditForm
+        typename="Customer"
+        title={c.name}
+        record={c}
+        fields={FIELDS}
+        update={CustomerEditor_Update}
+      />
       <p>
         <a href={`#/history/CUSTOMERS/${c.id}`}>History of this customer</a>
       </p>

@@ -6,10 +6,10 @@
  */
 import { useMemo } from 'react';
 import { gql, useQuery, useSubscription } from 'urql';
-import { useStore } from '../lib/store.ts';
-import { reconnects } from '../transport.ts';
 import { money } from '../lib/format.ts';
+import { useStore } from '../lib/store.ts';
 import type { Session, SessionBranch } from '../session.ts';
+import { reconnects } from '../transport.ts';
 import { type StockRow, StockView_Query } from './StockView.tsx';
 
 export const DashboardView_OrdersQuery = gql`
@@ -84,8 +84,14 @@ export function DashboardView({ s }: { s: Session }) {
 
 function BranchCard({ branch, from }: { branch: SessionBranch; from: string }) {
   const [{ data: stockData }] = useQuery({ query: StockView_Query, variables: { branchId: branch.id } });
-  const [{ data: orderData }] = useQuery({ query: DashboardView_OrdersQuery, variables: { branchId: branch.id, from } });
-  const [{ data: liveData }] = useSubscription({ query: DashboardView_Subscription, variables: { branchId: branch.id } });
+  const [{ data: orderData }] = useQuery({
+    query: DashboardView_OrdersQuery,
+    variables: { branchId: branch.id, from },
+  });
+  const [{ data: liveData }] = useSubscription({
+    query: DashboardView_Subscription,
+    variables: { branchId: branch.id },
+  });
   const live = liveData?.dashboard as Live | undefined;
 
   const figures = useMemo(() => {
@@ -147,13 +153,23 @@ function BranchCard({ branch, from }: { branch: SessionBranch; from: string }) {
         </div>
       </dl>
       <figure>
-        <svg viewBox={`0 0 ${W} ${H + 16}`} role="img" aria-label={`Sales over the last 14 days at ${branch.name}`}>
+        <svg
+          viewBox={`0 0 ${W} ${H + 16}`}
+          role="img"
+          aria-label={`Sales over the last 14 days at ${branch.name}`}
+        >
           {figures.days.map((d, i) => {
             const h = (d.total / max) * H;
             const label = new Date(d.day).toLocaleDateString('en-GB', { day: 'numeric', month: 'short' });
             return (
               <g key={d.day}>
-                <rect x={i * bar + 2} y={H - h} width={bar - 4} height={Math.max(h, d.total > 0 ? 1 : 0)} rx="2">
+                <rect
+                  x={i * bar + 2}
+                  y={H - h}
+                  width={bar - 4}
+                  height={Math.max(h, d.total > 0 ? 1 : 0)}
+                  rx="2"
+                >
                   <title>
                     {label}: {money(d.total)}
                   </title>

@@ -22,7 +22,13 @@ export interface FieldSpec {
 
 type Row = { id: string; version: number; [field: string]: unknown };
 
-export function EditForm(props: { typename: string; title: string; record: Row; fields: FieldSpec[]; update: MutationDef }) {
+export function EditForm(props: {
+  typename: string;
+  title: string;
+  record: Row;
+  fields: FieldSpec[];
+  update: MutationDef;
+}) {
   const { typename, title, record, fields, update } = props;
   const recordKey = `${typename}:${record.id}`;
   useStore(outboxItems);

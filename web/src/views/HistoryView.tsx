@@ -26,7 +26,7 @@ interface Entry {
 
 const snake = (f: string) => f.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 const camel = (f: string) => f.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
-const valueOf = (values: Record<string, unknown> | null | undefined, f: string) =>
+const fieldValue = (values: Record<string, unknown> | null | undefined, f: string) =>
   values ? (values[f] ?? values[snake(f)] ?? values[camel(f)]) : undefined;
 
 export function HistoryView({ table, id }: { table: string; id: string }) {
@@ -58,7 +58,7 @@ export function HistoryView({ table, id }: { table: string; id: string }) {
           const previous = all[i + 1];
           const fields = e.op === 'INSERT' ? [] : e.changedFields;
           return (
-            <li key={`${e.version}-${e.at}-${i}`}>
+            <li key={`${e.version}-${e.at}-${e.op}`}>
               <p>
                 <strong>{e.op === 'INSERT' ? 'Created' : e.op === 'DELETE' ? 'Deleted' : 'Changed'}</strong>
                 {e.version !== null ? ` · version ${e.version}` : ''} · {dateTime(e.at)} · by {show(e.actor)}
@@ -76,8 +76,8 @@ export function HistoryView({ table, id }: { table: string; id: string }) {
                     {fields.map((f) => (
                       <tr key={f}>
                         <th scope="row">{camel(f)}</th>
-                        <td>{show(valueOf(previous?.values, f))}</td>
-                        <td>{show(valueOf(e.values, f))}</td>
+                        <td>{show(fieldValue(previous?.values, f))}</td>
+                        <td>{show(fieldValue(e.values, f))}</td>
                       </tr>
                     ))}
                   </tbody>

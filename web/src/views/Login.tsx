@@ -72,7 +72,7 @@ export function Login() {
     try {
       const r = await post(Login_Mutation, { email, password });
       const result = r.data?.login;
-      if (!result || result.__typename !== 'MutationLoginSuccess') {
+      if (result?.__typename !== 'MutationLoginSuccess') {
         setError(result?.message ?? r.errors?.[0]?.message ?? 'Sign-in failed');
         return;
       }
@@ -134,7 +134,9 @@ export function Login() {
         <button type="submit" className="primary" disabled={busy}>
           {busy ? 'Signing in…' : 'Sign in'}
         </button>
-        <p className="hint">Demo: admin@example.com, manager.dt@example.com, clerk.dt@example.com — password “branchline”.</p>
+        <p className="hint">
+          Demo: admin@example.com, manager.dt@example.com, clerk.dt@example.com — password “branchline”.
+        </p>
       </form>
     </main>
   );

@@ -3,6 +3,7 @@ import { type FormEvent, useEffect, useRef, useState } from 'react';
 import { describeError } from '../operations.ts';
 import { enqueue, type Outcome } from '../outbox/queue.ts';
 import type { Session } from '../session.ts';
+import type { StockRow } from './StockView.tsx';
 import {
   StockView_Adjust,
   StockView_Count,
@@ -10,7 +11,6 @@ import {
   StockView_ReorderLevel,
   StockView_Transfer,
 } from './stockMutations.ts';
-import type { StockRow } from './StockView.tsx';
 
 type Kind = 'receive' | 'adjust' | 'count' | 'transfer' | 'reorder';
 
@@ -67,10 +67,18 @@ export function MovementDialog(props: { row: StockRow; s: Session; manager: bool
     let outcome: Outcome;
     let done: string;
     if (kind === 'receive') {
-      outcome = await enqueue(StockView_Receive, { ...base, quantity: n, note: note || null }, { label: `Receive ${n} × ${name}`, record });
+      outcome = await enqueue(
+        StockView_Receive,
+        { ...base, quantity: n, note: note || null },
+        { label: `Receive ${n} × ${name}`, record },
+      );
       done = `Received ${n}.`;
     } else if (kind === 'adjust') {
-      outcome = await enqueue(StockView_Adjust, { ...base, delta: n, reason: note || 'Adjustment' }, { label: `Adjust ${name} by ${n}`, record });
+      outcome = await enqueue(
+        StockView_Adjust,
+        { ...base, delta: n, reason: note || 'Adjustment' },
+        { label: `Adjust ${name} by ${n}`, record },
+      );
       done = `Adjusted by ${n}.`;
     } else if (kind === 'count') {
       outcome = await enqueue(
@@ -82,7 +90,13 @@ export function MovementDialog(props: { row: StockRow; s: Session; manager: bool
     } else if (kind === 'transfer') {
       outcome = await enqueue(
         StockView_Transfer,
-        { fromBranchId: row.branchId, toBranchId: to, productId: row.productId, quantity: n, note: note || null },
+        {
+          fromBranchId: row.branchId,
+          toBranchId: to,
+          productId: row.productId,
+          quantity: n,
+          note: note || null,
+        },
         { label: `Transfer ${n} × ${name}`, record },
       );
       done = `Transferred ${n}.`;
@@ -101,7 +115,13 @@ export function MovementDialog(props: { row: StockRow; s: Session; manager: bool
   }
 
   const amountLabel =
-    kind === 'adjust' ? 'Change (+/−)' : kind === 'count' ? 'Counted quantity' : kind === 'reorder' ? 'Reorder level' : 'Quantity';
+    kind === 'adjust'
+      ? 'Change (+/−)'
+      : kind === 'count'
+        ? 'Counted quantity'
+        : kind === 'reorder'
+          ? 'Reorder level'
+          : 'Quantity';
 
   return (
     <dialog ref={ref} className="movement" aria-labelledby="move-title" onClose={onClose}>
@@ -156,7 +176,13 @@ export function MovementDialog(props: { row: StockRow; s: Session; manager: bool
         {(kind === 'receive' || kind === 'adjust' || kind === 'transfer') && (
           <label>
             {kind === 'adjust' ? 'Reason' : 'Note'}
-            <input type="text" maxLength={500} required={kind === 'adjust'} value={note} onChange={(e) => setNote(e.target.value)} />
+            <input
+              type="text"
+              maxLength={500}
+              required={kind === 'adjust'}
+              value={note}
+              onChange={(e) => setNote(e.target.value)}
+            />
           </label>
         )}
         {result && (

@@ -86,8 +86,8 @@ export function OrdersView({ s }: { s: Session }) {
     variables: { branchId: s.branchId, status: statusFilter || null },
   });
   const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
-  const orders: OrderRow[] = [...(data?.orders.edges.map((e: { node: OrderRow }) => e.node) ?? [])].sort((a, b) =>
-    b.number.localeCompare(a.number),
+  const orders: OrderRow[] = [...(data?.orders.edges.map((e: { node: OrderRow }) => e.node) ?? [])].sort(
+    (a, b) => b.number.localeCompare(a.number),
   );
 
   async function act(o: OrderRow, what: 'pay' | 'cancel') {

@@ -18,7 +18,8 @@ export function OutboxPanel() {
         <ul className="failed" aria-label="Changes that could not be applied">
           {failed.map((i) => (
             <li key={i.seq} data-testid="outbox-failed">
-              <strong>{i.label}</strong> could not be applied: {i.error ? describeError(i.error) : 'unknown error'}
+              <strong>{i.label}</strong> could not be applied:{' '}
+              {i.error ? describeError(i.error) : 'unknown error'}
               <span className="actions">
                 <button type="button" onClick={() => void retryItem(i.seq as number)}>
                   Retry

@@ -4,7 +4,7 @@ import { gql, useQuery } from 'urql';
 import { money } from '../lib/format.ts';
 import { Errors_Fragment } from '../operations.ts';
 import { defineMutation, enqueue } from '../outbox/queue.ts';
-import { type Session, canEditCatalog } from '../session.ts';
+import { canEditCatalog, type Session } from '../session.ts';
 import { EditForm, type FieldSpec } from './EditForm.tsx';
 import { outcomeText } from './MovementDialog.tsx';
 
@@ -99,7 +99,10 @@ export function ProductsView({ s, id }: { s: Session; id?: string }) {
 
 function ProductList({ editable }: { editable: boolean }) {
   const [search, setSearch] = useState('');
-  const [{ data, error }] = useQuery({ query: ProductsView_Query, variables: { search: search.trim() || null } });
+  const [{ data, error }] = useQuery({
+    query: ProductsView_Query,
+    variables: { search: search.trim() || null },
+  });
   const rows: ProductRow[] = data?.products.edges.map((e: { node: ProductRow }) => e.node) ?? [];
   return (
     <section aria-labelledby="products-title">
@@ -108,7 +111,12 @@ function ProductList({ editable }: { editable: boolean }) {
         <div className="filters">
           <label>
             Search
-            <input type="search" value={search} onChange={(e) => setSearch(e.target.value)} placeholder="Name or SKU" />
+            <input
+              type="search"
+              value={search}
+              onChange={(e) => setSearch(e.target.value)}
+              placeholder="Name or SKU"
+            />
           </label>
         </div>
       </div>
@@ -173,7 +181,11 @@ function NewProduct() {
   async function submit(e: FormEvent) {
     e.preventDefault();
     const input = { id: crypto.randomUUID(), ...form, description: form.description || null };
-    const outcome = await enqueue(ProductsView_Create, { input }, { label: `New product ${form.sku}`, record: `Product:${input.id}` });
+    const outcome = await enqueue(
+      ProductsView_Create,
+      { input },
+      { label: `New product ${form.sku}`, record: `Product:${input.id}` },
+    );
     const text = outcomeText(outcome, `Product ${form.sku} created.`);
     setMessage(text);
     if (text.ok) setForm({ sku: '', name: '', unitPrice: '', description: '' });
@@ -196,7 +208,8 @@ function NewProduct() {
       </div>
       <div className="field">
         <label>
-          Unit price <input required inputMode="decimal" pattern="\d{1,12}(\.\d{1,2})?" {...bind('unitPrice')} />
+          Unit price{' '}
+          <input required inputMode="decimal" pattern="\d{1,12}(\.\d{1,2})?" {...bind('unitPrice')} />
         </label>
       </div>
       <div className="field">
@@ -243,7 +256,13 @@ function ProductEditor({ id, editable }: { id: string; editable: boolean }) {
       </p>
       <h1 id="product-title">{p.name}</h1>
       {editable ? (
-        <EditForm typename="Product" title={p.name} record={p} fields={FIELDS} update={ProductEditor_Update} />
+        <EditForm
+          typename="Product"
+          title={p.name}
+          record={p}
+          fields={FIELDS}
+          update={ProductEditor_Update}
+        />
       ) : (
         <dl>
           <dt>SKU</dt>

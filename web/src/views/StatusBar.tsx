@@ -8,14 +8,17 @@ const LABEL = { connected: 'Connected', reconnecting: 'Reconnecting…', offline
 export function StatusBar() {
   const st = useStore(status);
   return (
-    <footer className="statusbar" aria-label="Sync status">
+    <footer className="statusbar">
+      <h2 className="sr-only">Sync status</h2>
       <span className={`conn conn-${st.connection}`} role="status" data-testid="connection">
         <span className="dot" aria-hidden="true" />
         {LABEL[st.connection]}
         {st.connection === 'connected' && st.transport === 'sse' ? ' (SSE)' : ''}
       </span>
       <span data-testid="pending" aria-live="polite">
-        {st.pending === 0 ? 'All changes sent' : `${st.pending} edit${st.pending === 1 ? '' : 's'} waiting to be sent`}
+        {st.pending === 0
+          ? 'All changes sent'
+          : `${st.pending} edit${st.pending === 1 ? '' : 's'} waiting to be sent`}
       </span>
       {st.attention > 0 && (
         <a href="#outbox" className="attention" data-testid="attention">

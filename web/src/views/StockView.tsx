@@ -6,7 +6,7 @@ import { useEffect, useMemo, useState } from 'react';
 import { gql, useQuery } from 'urql';
 import { money } from '../lib/format.ts';
 import { useStore } from '../lib/store.ts';
-import { type Session, canManage } from '../session.ts';
+import { canManage, type Session } from '../session.ts';
 import { recentlyChanged } from '../status.ts';
 import { MovementDialog } from './MovementDialog.tsx';
 
@@ -73,7 +73,10 @@ function sortValue(r: StockRow, key: SortKey): string | number {
 }
 
 export function StockView({ s }: { s: Session }) {
-  const [{ data, fetching, error, stale }] = useQuery({ query: StockView_Query, variables: { branchId: s.branchId } });
+  const [{ data, fetching, error, stale }] = useQuery({
+    query: StockView_Query,
+    variables: { branchId: s.branchId },
+  });
   const [search, setSearch] = useState('');
   const [lowOnly, setLowOnly] = useState(false);
   const [sort, setSort] = useState<{ key: SortKey; dir: 1 | -1 }>({ key: 'name', dir: 1 });
@@ -92,7 +95,9 @@ export function StockView({ s }: { s: Session }) {
     const q = search.trim().toLowerCase();
     return all
       .filter((r) => r.product.active)
-      .filter((r) => !q || r.product.name.toLowerCase().includes(q) || r.product.sku.toLowerCase().includes(q))
+      .filter(
+        (r) => !q || r.product.name.toLowerCase().includes(q) || r.product.sku.toLowerCase().includes(q),
+      )
       .filter((r) => !lowOnly || r.lowStock)
       .sort((a, b) => {
         const x = sortValue(a, sort.key);
@@ -119,7 +124,8 @@ export function StockView({ s }: { s: Session }) {
             />
           </label>
           <label className="check">
-            <input type="checkbox" checked={lowOnly} onChange={(e) => setLowOnly(e.target.checked)} /> Low stock only
+            <input type="checkbox" checked={lowOnly} onChange={(e) => setLowOnly(e.target.checked)} /> Low
+            stock only
           </label>
           <span className="muted" aria-live="polite">
             {rows.length} products · {lowCount} low {fetching || stale ? '· updating…' : ''}
@@ -145,7 +151,9 @@ export function StockView({ s }: { s: Session }) {
                   <button
                     type="button"
                     className="sort"
-                    onClick={() => setSort((p) => ({ key: c.key, dir: p.key === c.key ? ((-p.dir) as 1 | -1) : 1 }))}
+                    onClick={() =>
+                      setSort((p) => ({ key: c.key, dir: p.key === c.key ? (-p.dir as 1 | -1) : 1 }))
+                    }
                   >
                     {c.label}
                     <span aria-hidden="true">{sort.key === c.key ? (sort.dir === 1 ? ' ▲' : ' ▼') : ''}</span>
@@ -177,10 +185,17 @@ export function StockView({ s }: { s: Session }) {
                   <td className="num">{r.reorderLevel}</td>
                   <td className="num">{money(r.quantity * Number(r.product.unitPrice))}</td>
                   <td className="actions">
-                    <button type="button" onClick={() => setMoving(r)} aria-label={`Stock actions for ${r.product.name}`}>
+                    <button
+                      type="button"
+                      onClick={() => setMoving(r)}
+                      aria-label={`Stock actions for ${r.product.name}`}
+                    >
                       Move…
                     </button>
-                    <a href={`#/history/STOCK_LEVELS/${r.id}`} aria-label={`History of ${r.product.name} stock`}>
+                    <a
+                      href={`#/history/STOCK_LEVELS/${r.id}`}
+                      aria-label={`History of ${r.product.name} stock`}
+                    >
                       History
                     </a>
                   </td>
@@ -190,14 +205,7 @@ export function StockView({ s }: { s: Session }) {
           </tbody>
         </table>
       </div>
-      {moving && (
-        <MovementDialog
-          row={moving}
-          s={s}
-          manager={canManage(s)}
-          onClose={() => setMoving(null)}
-        />
-      )}
+      {moving && <MovementDialog row={moving} s={s} manager={canManage(s)} onClose={() => setMoving(null)} />}
     </section>
   );
 }

@@ -67,16 +67,23 @@ export function TillView({ s }: { s: Session }) {
   const [busy, setBusy] = useState(false);
 
   const stock: StockRow[] = useMemo(
-    () => (data?.stockLevels.edges.map((e: { node: StockRow }) => e.node) ?? []).filter((r: StockRow) => r.product.active),
+    () =>
+      (data?.stockLevels.edges.map((e: { node: StockRow }) => e.node) ?? []).filter(
+        (r: StockRow) => r.product.active,
+      ),
     [data],
   );
   const byProduct = useMemo(() => new Map(stock.map((r) => [r.productId, r])), [stock]);
   const customers: { id: string; name: string; phone: string | null }[] =
-    customersData?.customers.edges.map((e: { node: { id: string; name: string; phone: string | null } }) => e.node) ?? [];
+    customersData?.customers.edges.map(
+      (e: { node: { id: string; name: string; phone: string | null } }) => e.node,
+    ) ?? [];
 
   const q = search.trim().toLowerCase();
   const matches = q
-    ? stock.filter((r) => r.product.name.toLowerCase().includes(q) || r.product.sku.toLowerCase().includes(q)).slice(0, 8)
+    ? stock
+        .filter((r) => r.product.name.toLowerCase().includes(q) || r.product.sku.toLowerCase().includes(q))
+        .slice(0, 8)
     : [];
 
   function add(productId: string) {
@@ -99,7 +106,10 @@ export function TillView({ s }: { s: Session }) {
     setSku('');
   }
 
-  const total = lines.reduce((sum, l) => sum + l.quantity * Number(byProduct.get(l.productId)?.product.unitPrice ?? 0), 0);
+  const total = lines.reduce(
+    (sum, l) => sum + l.quantity * Number(byProduct.get(l.productId)?.product.unitPrice ?? 0),
+    0,
+  );
 
   async function place() {
     if (lines.length === 0) return;
@@ -109,7 +119,10 @@ export function TillView({ s }: { s: Session }) {
     const outcome = await enqueue(
       TillView_PlaceOrder,
       { input: { branchId: s.branchId, customerId: customerId || null, items: lines } },
-      { label: `Order of ${count} item${count === 1 ? '' : 's'} (${money(total)})`, record: `Order:new:${crypto.randomUUID()}` },
+      {
+        label: `Order of ${count} item${count === 1 ? '' : 's'} (${money(total)})`,
+        record: `Order:new:${crypto.randomUUID()}`,
+      },
     );
     setBusy(false);
     if (outcome.status === 'failed' && outcome.error.__typename === 'InsufficientStock') {
@@ -148,13 +161,23 @@ export function TillView({ s }: { s: Session }) {
           <form onSubmit={addSku} className="inline">
             <label>
               Add by SKU
-              <input type="text" value={sku} onChange={(e) => setSku(e.target.value)} placeholder="SKU-0001" />
+              <input
+                type="text"
+                value={sku}
+                onChange={(e) => setSku(e.target.value)}
+                placeholder="SKU-0001"
+              />
             </label>
             <button type="submit">Add</button>
           </form>
           <label>
             Search products
-            <input type="search" value={search} onChange={(e) => setSearch(e.target.value)} placeholder="Name or SKU" />
+            <input
+              type="search"
+              value={search}
+              onChange={(e) => setSearch(e.target.value)}
+              placeholder="Name or SKU"
+            />
           </label>
           {matches.length > 0 && (
             <ul className="matches" aria-label="Matching products">
@@ -205,7 +228,11 @@ export function TillView({ s }: { s: Session }) {
                 const r = byProduct.get(l.productId);
                 const available = short[l.productId];
                 return (
-                  <tr key={l.productId} className={available !== undefined ? 'short' : undefined} data-testid="till-line">
+                  <tr
+                    key={l.productId}
+                    className={available !== undefined ? 'short' : undefined}
+                    data-testid="till-line"
+                  >
                     <td>
                       {r?.product.name ?? l.productId}
                       {available !== undefined && (
@@ -261,7 +288,12 @@ export function TillView({ s }: { s: Session }) {
               {message.text}
             </p>
           )}
-          <button type="button" className="primary big" disabled={busy || lines.length === 0} onClick={() => void place()}>
+          <button
+            type="button"
+            className="primary big"
+            disabled={busy || lines.length === 0}
+            onClick={() => void place()}
+          >
             {busy ? 'Placing…' : 'Place order'}
           </button>
         </div>
