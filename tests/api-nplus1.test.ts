@@ -5,7 +5,7 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { login, ok, type Sample, sample } from './helpers/api.ts';
+import { login, type Sample, sample } from './helpers/api.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 
 let t: TestApp;
