@@ -21,7 +21,7 @@ import type { WebSocket } from 'ws';
 import type { Context } from '../context.ts';
 import type { Logger } from '../logger.ts';
 import { accessScope } from './access.ts';
-import { comparePositions, type FeedPosition } from './cursor.ts';
+import type { FeedPosition } from './cursor.ts';
 import type { Feed } from './feed.ts';
 import { graphql } from './graphql.ts';
 import { FeedStream, feedError, TOO_SLOW_MESSAGE } from './stream.ts';
@@ -45,9 +45,18 @@ type Joined = AsyncGenerator<never, void, unknown>;
 const SUFFIX = Buffer.from('}');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function positionOf(event: unknown): FeedPosition | null {
+/** A position as numbers, parsed once per event rather than once per member. */
+interface Pos {
+  x: bigint;
+  i: bigint;
+}
+
+const toPos = (p: FeedPosition): Pos => ({ x: BigInt(p.xid), i: BigInt(p.id) });
+const isAfter = (a: Pos, b: Pos) => a.x > b.x || (a.x === b.x && a.i > b.i);
+
+function positionOf(event: unknown): Pos | null {
   const e = event as { xid?: unknown; id?: unknown } | null;
-  return e && typeof e.xid === 'string' && typeof e.id === 'string' ? { xid: e.xid, id: e.id } : null;
+  return e && typeof e.xid === 'string' && typeof e.id === 'string' ? toPos({ xid: e.xid, id: e.id }) : null;
 }
 
 function canonical(vars: Record<string, unknown>): string {
@@ -60,8 +69,8 @@ function canonical(vars: Record<string, unknown>): string {
 
 class Member implements Joined {
   private readonly prefix: Buffer;
-  private last: FeedPosition | null;
-  private pending: { pos: FeedPosition | null; payload: Buffer }[] | null = null;
+  private last: Pos | null;
+  private pending: { pos: Pos | null; payload: Buffer }[] | null = null;
   private pendingOverflow = false;
   ended = false;
   private settle: { resolve: (r: IteratorResult<never, void>) => void; reject: (e: unknown) => void } | null = null;
@@ -75,10 +84,10 @@ class Member implements Joined {
     private readonly onEnd: () => void,
   ) {
     this.prefix = Buffer.from(`{"id":${JSON.stringify(id)},"type":"next","payload":`);
-    this.last = start;
+    this.last = start ? toPos(start) : null;
   }
 
-  deliver(pos: FeedPosition | null, payload: Buffer): void {
+  deliver(pos: Pos | null, payload: Buffer): void {
     if (this.ended) return;
     if (this.pending) {
       if (this.pendingOverflow) return;
@@ -94,10 +103,10 @@ class Member implements Joined {
     this.send(pos, payload);
   }
 
-  send(pos: FeedPosition | null, payload: Buffer): void {
+  send(pos: Pos | null, payload: Buffer): void {
     if (this.ended) return;
     if (pos) {
-      if (this.last && comparePositions(pos, this.last) <= 0) return;
+      if (this.last && !isAfter(pos, this.last)) return;
       this.last = pos;
     }
     if (this.socket.readyState !== this.socket.OPEN) {
@@ -114,15 +123,16 @@ class Member implements Joined {
   /** Catch-up from `after` to the position the hub had reached when this member joined. */
   async catchUp(stream: FeedStream, after: FeedPosition, start: FeedPosition): Promise<void> {
     this.pending = [];
-    this.last = after;
+    this.last = toPos(after);
     let until = start;
     const max = this.group.fanout.feed.opts.maxBufferedBytes;
     for (let attempt = 0; !this.ended; ) {
       try {
-        for await (const page of stream.rows(this.last, until)) {
+        const from = this.last as Pos;
+        for await (const page of stream.rows({ xid: from.x.toString(), id: from.i.toString() }, until)) {
           for (const row of page) {
             if (this.ended) return;
-            this.send(row, await this.group.run(row));
+            this.send(toPos(row), await this.group.run(row));
             while (!this.ended && this.socket.bufferedAmount > max / 2) await sleep(5);
           }
         }
@@ -331,7 +341,14 @@ export class FanOut {
         pending = this.create(key, req, variables);
         this.groups.set(key, pending);
       }
-      const got = await pending;
+      let got: Group | readonly GraphQLError[];
+      try {
+        got = await pending;
+      } catch (err) {
+        // Starting the group failed (the database was unreachable): the next join starts afresh.
+        if (this.groups.get(key) === pending) this.groups.delete(key);
+        throw err;
+      }
       if (!(got instanceof Group)) {
         if (this.groups.get(key) === pending) this.groups.delete(key);
         return got;

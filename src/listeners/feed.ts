@@ -73,10 +73,10 @@ export class Feed {
       log: opts.log,
       pollMs: opts.pollMs,
       deliver: (rows, position) => this.hub.deliver(rows, position),
+      onStart: (position) => {
+        this.hub.position = position;
+      },
       onPrunedAhead: (pruned) => this.hub.expireAll(pruned),
-    });
-    void this.reader.ready.then(() => {
-      this.hub.position = this.reader.position;
     });
     this.dashboards = new Dashboards(this.hub, opts.pool, opts.log);
     this.wakeup = new Wakeup({
@@ -121,10 +121,18 @@ export class Feed {
     return encodeCursor({ epoch: this.reader.epoch, xid: position.xid, id: position.id });
   }
 
-  health(): ComponentHealth {
+  /**
+   * The `change-feed` health component. Healthy while the reader reads: without the listener the
+   * feed still delivers (from the safety timer, more slowly), so a reconnecting listener is
+   * reported in the detail, not as a failure. Waits up to a second for the first read.
+   */
+  async health(): Promise<ComponentHealth> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.reader.ready, new Promise((r) => (timer = setTimeout(r, 1000)))]);
+    clearTimeout(timer);
     const w = this.wakeup.status();
     const ready = this.reader.position !== null;
-    const ok = ready && w.connected && this.reader.lastError === null;
+    const ok = ready && this.reader.lastError === null;
     const detail = !ready
       ? `not started${this.reader.lastError ? `: ${this.reader.lastError}` : ''}`
       : `listener ${w.connected ? 'connected' : 'reconnecting'}, heard ${w.lastHeardMsAgo} ms ago, ` +

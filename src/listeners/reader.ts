@@ -38,6 +38,8 @@ export interface ReaderOptions {
   /** Safety timer: read at least this often even without notifications. */
   pollMs: number;
   batchSize?: number;
+  /** Receives the live end the reader starts from, before any batch. */
+  onStart: (position: FeedPosition) => void;
   /** Receives each batch in order; must not throw. */
   deliver: (rows: ChangeRow[], position: FeedPosition) => void;
   /** The process fell behind the pruned horizon (rows it never delivered were deleted). */
@@ -196,6 +198,7 @@ export class ChangeReader {
     if (!row) throw new Error('feed_state has no row: is the database migrated?');
     this.epoch = row.epoch;
     this.position = { xid: row.xmin, id: '0' };
+    this.opts.onStart(this.position);
     this.log.info({ epoch: this.epoch, position: this.position }, 'change feed starts at the live end');
     this.readyResolve();
   }

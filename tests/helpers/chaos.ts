@@ -32,6 +32,7 @@ export interface ChaosOptions {
   killListenerEveryMs?: [number, number];
   /** Called once when about half of the target is committed (restart the database, a server...). */
   midRun?: () => Promise<void>;
+  /** How long subscribers may take to catch up after the last write (default 30 s). */
   timeoutMs?: number;
 }
 
@@ -39,7 +40,10 @@ export interface ChaosResult {
   committed: string[];
   subscribers: { positions: string[]; rolledBackSeen: number; sessions: number }[];
   naiveMissed: number;
+  /** Changes whose transactions reported success. */
   writerChanges: number;
+  /** Changes whose transactions may or may not have committed (errors, timeouts). */
+  uncertain: number;
   apiWrites: number;
   rolledBack: number;
   kills: number;
@@ -63,6 +67,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
   ).rows;
   const stockIds = stock.map((r) => r.id);
   let apiWrites = 0;
+  let uncertain = 0;
   const viaApi = async (row: { branch_id: string; product_id: string }): Promise<boolean> => {
     const res = await fetch(`${opts.apiUrl?.()}/graphql`, {
       method: 'POST',
@@ -83,6 +88,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
   let midRunDone: Promise<void> = Promise.resolve();
   let kills = 0;
 
+  const guarded = new WeakSet<pg.PoolClient>();
   const writer = async (w: number) => {
     const mine = stockIds.filter((_, i) => i % opts.writers === w);
     let n = 0;
@@ -100,6 +106,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
         if (row && (await viaApi(row).catch(() => false))) {
           committedChanges += 1;
           apiWrites++;
+        } else {
+          // Failed as far as we can tell, but it may have committed (a timeout after COMMIT).
+          uncertain += 1;
         }
         continue;
       }
@@ -107,7 +116,10 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       try {
         client = await pool.connect();
         // Checked out, a client has no error listener of the pool's (a restart would crash us).
-        client.on('error', () => {});
+        if (!guarded.has(client)) {
+          guarded.add(client);
+          client.on('error', () => {});
+        }
         await client.query('BEGIN');
         if (r < 0.1) {
           await client.query(
@@ -139,6 +151,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       } catch {
         // The database restarted under us: the outcome of this transaction is unknown (the
         // expected set is read from the log afterwards); go on with a fresh connection.
+        uncertain += k;
         client?.release(true);
         await sleep(50);
       }
@@ -200,7 +213,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       const c = client
         ? subscribeWs<Change>(client, FEED_MIN, { after: last }, 'changes')
         : subscribeSse<Change>(graphqlUrl, opts.token, FEED_MIN, { after: last }, 'changes');
-      const until = Date.now() + rand(150, 700);
+      // While writers write, drop the connection at random; afterwards stay until caught up.
+      const until = writersDone ? Number.POSITIVE_INFINITY : Date.now() + rand(150, 700);
       while (!stopSubscribers && Date.now() < until && got.length + c.events.length < expectedCount) {
         const ended = await Promise.race([c.ended.then(() => true), sleep(10).then(() => false)]);
         if (ended) break;
@@ -222,7 +236,6 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     };
   };
 
-  const deadline = Date.now() + (opts.timeoutMs ?? 40_000);
   const subs = opts.subscribers.map((s) => subscriber(s));
   const naive = opts.naive ? naiveReader() : Promise.resolve();
   const kill = killer();
@@ -241,9 +254,10 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     )
   ).rows.map((r) => r.p);
   expectedCount = committed.length;
+  // Subscribers get this long after the last write to catch up (a loaded machine is slow).
   const stopAt = setTimeout(() => {
     stopSubscribers = true;
-  }, Math.max(1000, deadline - Date.now()));
+  }, opts.timeoutMs ?? 30_000);
   const results = await Promise.all(subs);
   clearTimeout(stopAt);
   stopSubscribers = true;
@@ -251,7 +265,16 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
   const committedIds = committed.map((p) => p.split(':')[1] as string);
   const naiveMissed = committedIds.filter((id) => !naiveSeen.has(id)).length;
   await pool.end();
-  return { committed, subscribers: results, naiveMissed, writerChanges: committedChanges, apiWrites, rolledBack, kills };
+  return {
+    committed,
+    subscribers: results,
+    naiveMissed,
+    writerChanges: committedChanges,
+    uncertain,
+    apiWrites,
+    rolledBack,
+    kills,
+  };
 }
 
 /** A short account of how a subscriber's positions differ from the committed ones. */
