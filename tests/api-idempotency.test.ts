@@ -26,6 +26,32 @@ const count = async (sql: string, params: unknown[]) =>
   (await t.db.pool.query(sql, params)).rows[0].n as number;
 
 describe('idempotency', () => {
+  it('keeps keys 7 days, then prunes them', async () => {
+    const users = await t.db.pool.query("SELECT id FROM users WHERE email = 'clerk.hb@example.com'");
+    const userId = users.rows[0].id;
+    for (const [key, age] of [
+      ['old', '8 days'],
+      ['recent', '6 days'],
+    ]) {
+      await t.db.pool.query(
+        `INSERT INTO idempotency_keys (user_id, key, operation, request_hash, response, created_at)
+         VALUES ($1, $2, 'receiveStock', 'x', '{}', now() - $3::interval)`,
+        [userId, key, age],
+      );
+    }
+    // The first write with a key of this server process prunes (then at most hourly).
+    ok(
+      await t.gql(RECEIVE, { b: s.branches.HB, p: s.productIds[9], q: 1, key: 'prune-trigger' }, clerk),
+      'receiveStock',
+    );
+    await expect
+      .poll(
+        async () =>
+          (await t.db.pool.query("SELECT key FROM idempotency_keys WHERE key IN ('old', 'recent')")).rows,
+      )
+      .toEqual([{ key: 'recent' }]);
+  });
+
   it('applies a replayed placeOrder once and returns the first result', async () => {
     const input = { branchId: s.branches.HB, items: [{ productId: s.productIds[3], quantity: 2 }] };
     const stock = () =>

@@ -16,6 +16,7 @@ import type { Context } from '../context.ts';
 import { IdempotencyKeyReusedError, ValidationError } from '../errors.ts';
 import { Prisma } from '../generated/prisma/client.ts';
 import { encodeCursor, SNAPSHOT_POSITION_SQL } from '../listeners/cursor.ts';
+import { pruneIdempotencyKeysSoon } from './idempotency-prune.ts';
 import { requireViewer } from './viewer.ts';
 
 export type Tx = Prisma.TransactionClient;
@@ -67,6 +68,7 @@ export async function writeTx<T>(
     ]);
   }
   const hash = key === null ? '' : requestHash(op.operation, op.args);
+  if (key !== null) pruneIdempotencyKeysSoon(ctx);
   return ctx.db.prisma.$transaction(
     async (tx) => {
       await tx.$queryRaw`SELECT set_config('app.actor', ${viewer.email}, true)`;
