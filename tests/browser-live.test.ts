@@ -22,6 +22,9 @@ describeBrowser('browser: live views', () => {
   it('a sale at one till updates the stock row at another within one second', async () => {
     const seller = await h.signedIn('clerk.dt@example.com', '#/till');
     const watcher = await h.signedIn('clerk.dt@example.com', '#/stock');
+    const orders = await h.signedIn('manager.dt@example.com', '#/orders');
+    await orders.getByTestId('order-row').first().waitFor();
+    const ordersBefore = await orders.getByTestId('order-row').count();
     await qty(watcher, 'SKU-0002').waitFor();
     const before = await qtyNumber(watcher, 'SKU-0002');
     await shot(watcher, 'stock');
@@ -48,6 +51,25 @@ describeBrowser('browser: live views', () => {
     await seller.getByText(/Order DT-\d{6} placed/).waitFor();
     expect(await qtyNumber(watcher, 'SKU-0002')).toBe(before - 2);
     expect(elapsed).toBeLessThan(1000);
+
+    // The new order arrives in the orders list by itself; paying it updates its status live.
+    const number = (await seller.getByText(/Order DT-\d{6} placed/).innerText()).match(/DT-\d{6}/)?.[0];
+    const newRow = orders.locator(`tr[data-number="${number}"]`);
+    await newRow.waitFor({ timeout: 3000 });
+    expect(await orders.getByTestId('order-row').count()).toBe(ordersBefore + 1);
+    await newRow.getByRole('button', { name: 'Pay' }).click();
+    await newRow.getByText('paid', { exact: true }).waitFor();
+
+    // More than there is: the till names the item and what is available.
+    await seller.getByLabel('Add by SKU').fill('SKU-0002');
+    await seller.getByRole('button', { name: 'Add', exact: true }).click();
+    await seller.getByLabel(/^Quantity of/).fill('999');
+    await seller.getByRole('button', { name: 'Place order' }).click();
+    await seller
+      .getByTestId('till-line')
+      .getByText(`Only ${before - 2} available`)
+      .waitFor();
+    await seller.getByText(`Claw hammer (Pro) — only ${before - 2} available`).waitFor();
   });
 
   it('a change made with SQL directly shows up in an open page', async () => {
@@ -66,6 +88,27 @@ describeBrowser('browser: live views', () => {
     await page.locator('tr[data-sku="SKU-0005"]').getByText('Renamed in psql').waitFor({ timeout: 3000 });
   });
 
+  it('falls back to SSE when WebSockets are unavailable, and still receives changes', async () => {
+    const page = await h.signedIn('clerk.hb@example.com', '#/stock', {
+      init: () => Object.defineProperty(window, 'WebSocket', { value: undefined, configurable: true }),
+    });
+    await page.getByTestId('connection').filter({ hasText: 'Connected (SSE)' }).waitFor();
+    await qty(page, 'SKU-0007').waitFor();
+    const before = await qtyNumber(page, 'SKU-0007');
+    await h.db.pool.query(
+      `WITH s AS (SELECT s.id FROM stock_levels s JOIN branches b ON b.id = s.branch_id
+                   JOIN products p ON p.id = s.product_id WHERE b.code = 'HB' AND p.sku = 'SKU-0007')
+       INSERT INTO stock_movements (branch_id, product_id, kind, delta, reason)
+       SELECT branch_id, product_id, 'RECEIPT', 5, 'browser test' FROM stock_levels WHERE id = (SELECT id FROM s)`,
+    );
+    await h.db.pool.query(
+      `UPDATE stock_levels SET quantity = quantity + 5
+        WHERE product_id = (SELECT id FROM products WHERE sku = 'SKU-0007')
+          AND branch_id = (SELECT id FROM branches WHERE code = 'HB')`,
+    );
+    await expect.poll(() => qtyNumber(page, 'SKU-0007'), { timeout: 3000 }).toBe(before + 5);
+  });
+
   it('shows the dashboard with live figures and the 14-day chart', async () => {
     const page = await h.signedIn('admin@example.com', '#/dashboard');
     await page.locator('article.card').first().waitFor();
@@ -73,7 +116,9 @@ describeBrowser('browser: live views', () => {
     await page.locator('figure svg').first().waitFor();
     await expect.poll(() => page.getByTestId('orders-today').first().innerText()).toMatch(/^\d+$/);
     await shot(page, 'dashboard');
-    const phone = await h.signedIn('clerk.dt@example.com', '#/stock', { width: 390, height: 844 });
+    const phone = await h.signedIn('clerk.dt@example.com', '#/stock', {
+      viewport: { width: 390, height: 844 },
+    });
     await qty(phone, 'SKU-0001').waitFor();
     await shot(phone, 'stock-phone');
     expect(h.consoleErrors).toEqual([]);

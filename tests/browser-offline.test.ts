@@ -5,7 +5,7 @@
  * connection returns.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeBrowser, startWebHarness, type WebHarness } from './helpers/browser.ts';
+import { describeBrowser, shot, startWebHarness, type WebHarness } from './helpers/browser.ts';
 
 describeBrowser('browser: offline', () => {
   let h: WebHarness;
@@ -123,5 +123,47 @@ describeBrowser('browser: offline', () => {
     expect(
       h.consoleErrors.filter((e) => !/Failed to load resource: net::ERR_INTERNET_DISCONNECTED/.test(e)),
     ).toEqual([]);
+  });
+
+  it('shows an offline order that can no longer be fulfilled instead of dropping it', async () => {
+    const sql = h.db.pool;
+    const orders = async () =>
+      Number(
+        (
+          await sql.query(
+            "SELECT count(*) FROM orders o JOIN branches b ON b.id = o.branch_id WHERE b.code = 'NG'",
+          )
+        ).rows[0].count,
+      );
+    const before = await orders();
+    const page = await h.signedIn('clerk.ng@example.com', '#/till');
+    await page.getByLabel('Search products').waitFor();
+    await page.waitForTimeout(300);
+    await page.context().setOffline(true);
+    await page.getByTestId('connection').filter({ hasText: 'Offline' }).waitFor();
+    await page.getByLabel('Add by SKU').fill('SKU-0030');
+    await page.getByRole('button', { name: 'Add', exact: true }).click();
+    await page.getByLabel(/^Quantity of/).fill('3');
+    await page.getByRole('button', { name: 'Place order' }).click();
+    await page.getByText('Saved on this device').waitFor();
+
+    // Meanwhile the stock is sold elsewhere.
+    await sql.query(
+      `UPDATE stock_levels SET quantity = 1
+        WHERE product_id = (SELECT id FROM products WHERE sku = 'SKU-0030')
+          AND branch_id = (SELECT id FROM branches WHERE code = 'NG')`,
+    );
+    await page.context().setOffline(false);
+    const failed = page.getByTestId('outbox-failed');
+    await failed.waitFor({ timeout: 15_000 });
+    expect(await failed.innerText()).toMatch(/Order of 3 items .* could not be applied/);
+    await page.getByTestId('attention').filter({ hasText: '1 needs attention' }).waitFor();
+    expect(await orders()).toBe(before);
+    await shot(page, 'outbox-failed-order');
+
+    // The user decides: discarding removes it.
+    await failed.getByRole('button', { name: 'Discard' }).click();
+    await failed.waitFor({ state: 'detached' });
+    await page.getByTestId('pending').filter({ hasText: 'All changes sent' }).waitFor();
   });
 });

@@ -54,8 +54,15 @@ export interface WebHarness {
   browser: Browser;
   /** A fresh browser context (its own storage, service worker and offline switch). */
   context(): Promise<BrowserContext>;
-  /** A page in a new context, signed in as `email`, showing `hash` (e.g. `#/stock`). */
-  signedIn(email: string, hash?: string, viewport?: { width: number; height: number }): Promise<Page>;
+  /**
+   * A page in a new context, signed in as `email`, showing `hash` (e.g. `#/stock`); `init` runs in
+   * the page before the app (e.g. to take WebSocket away).
+   */
+  signedIn(
+    email: string,
+    hash?: string,
+    opts?: { viewport?: { width: number; height: number }; init?: () => void },
+  ): Promise<Page>;
   /**
    * Stops (false) or resumes (true) serving the web app's files, so that a page that still loads
    * can only have come from the service worker's cache.
@@ -103,10 +110,11 @@ export async function startWebHarness(): Promise<WebHarness> {
       context.on('page', (page) => watch(page));
       return context;
     },
-    async signedIn(email, hash = '#/stock', viewport) {
+    async signedIn(email, hash = '#/stock', opts = {}) {
       const context = await harness.context();
+      if (opts.init) await context.addInitScript(opts.init);
       const page = await context.newPage();
-      if (viewport) await page.setViewportSize(viewport);
+      if (opts.viewport) await page.setViewportSize(opts.viewport);
       await page.goto('/');
       await page.getByLabel('Email').fill(email);
       await page.getByLabel('Password').fill('branchline');

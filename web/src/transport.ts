@@ -93,7 +93,7 @@ function goOnline() {
     ws?.dispose();
     ws = makeWs();
   } else {
-    patchStatus({ connection: 'connected' });
+    patchStatus({ connection: 'connected', transport: 'sse' });
     reconnects.set((n) => n + 1);
   }
 }
