@@ -43,6 +43,7 @@ export interface JoinRequest {
 type Joined = AsyncGenerator<never, void, unknown>;
 
 const SUFFIX = Buffer.from('}');
+const TEXT_FRAME = { binary: false } as const;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A position as numbers, parsed once per event rather than once per member. */
@@ -117,7 +118,7 @@ class Member implements Joined {
       this.end(feedError('SUBSCRIBER_TOO_SLOW', TOO_SLOW_MESSAGE));
       return;
     }
-    this.socket.send(Buffer.concat([this.prefix, payload, SUFFIX]), { binary: false });
+    this.socket.send(Buffer.concat([this.prefix, payload, SUFFIX]), TEXT_FRAME);
   }
 
   /** Catch-up from `after` to the position the hub had reached when this member joined. */
