@@ -104,6 +104,18 @@ describeBrowser('browser: edit conflicts', () => {
     await dialog.getByRole('button', { name: 'Save my picks' }).click();
     await settled(b);
     expect(await row()).toMatchObject({ name: 'B name 3', price: '13.11' });
+  });
+
+  it("shows the product's history: who changed which field, old and new values", async () => {
+    await b.evaluate((id) => {
+      location.hash = `#/history/PRODUCTS/${id}`;
+    }, productId);
+    const newest = b.locator('ol.history > li').first();
+    await newest.waitFor();
+    expect(await newest.innerText()).toContain('manager.hb@example.com');
+    const nameChange = newest.locator('tr', { has: b.locator('th', { hasText: /^name$/ }) });
+    expect(await nameChange.locator('td').allInnerTexts()).toEqual(['A name 3', 'B name 3']);
+    await shot(b, 'history');
     expect(h.consoleErrors).toEqual([]);
   });
 });
