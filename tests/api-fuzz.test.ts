@@ -268,6 +268,27 @@ describe('malformed input', () => {
     expect((await t.gql('{ me { email } }', {}, admin)).data?.me.email).toBe('admin@example.com');
   });
 
+  it('masks an unexpected failure: no message, stack or SQL reaches the client', async () => {
+    await t.db.pool.query(`
+      CREATE FUNCTION fuzz_fail() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'internal detail: relation secret_table'; END $$;
+      CREATE TRIGGER fuzz_fail BEFORE UPDATE ON customers FOR EACH ROW EXECUTE FUNCTION fuzz_fail();`);
+    try {
+      const res = await t.gql(
+        'mutation ($id: ID!, $v: Int!) { updateCustomer(id: $id, expectedVersion: $v, patch: { notes: "x" }) { __typename } }',
+        { id: ids.customer, v: ids.customerV },
+        admin,
+      );
+      expect(res.errors?.[0]).toMatchObject({
+        message: 'Unexpected error.',
+        extensions: { code: 'INTERNAL_SERVER_ERROR' },
+      });
+      expect(JSON.stringify(res)).not.toMatch(/secret|internal detail|UPDATE|customers|at \//);
+    } finally {
+      await t.db.pool.query('DROP TRIGGER fuzz_fail ON customers; DROP FUNCTION fuzz_fail();');
+    }
+  });
+
   it('names every bad field of an input in ValidationError.fieldErrors', async () => {
     const res = await t.gql(
       `mutation { createProduct(input: { sku: "", name: "${long(201)}", unitPrice: "-1.00" }) {
