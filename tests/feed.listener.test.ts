@@ -3,7 +3,7 @@
  * socket, simulated by a TCP proxy that stops forwarding) is noticed by the self-NOTIFY heartbeat
  * and replaced, and notifications flow again; a killed backend is replaced as well.
  */
-import { createServer, type Server, type Socket, connect } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { FEED_CHANNEL, Wakeup } from '../src/listeners/wakeup.ts';

@@ -72,7 +72,12 @@ it('stays gap-free when PostgreSQL restarts mid-run', async () => {
   await pool.end();
 
   const { buildApp } = await import('../src/app.ts');
-  const app = buildApp({ databaseUrl: url, log: testLog, poolSize: 8, feed: { pollMs: 1000, heartbeatMs: 500 } });
+  const app = buildApp({
+    databaseUrl: url,
+    log: testLog,
+    poolSize: 8,
+    feed: { pollMs: 1000, heartbeatMs: 500 },
+  });
   const { url: base } = await app.start(0, '127.0.0.1');
   cleanups.push(() => app.stop());
   await app.services.feed.ready();

@@ -8,8 +8,8 @@ import type { Socket } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { buildApp } from '../src/app.ts';
-import { type Change, subscribeSse, subscribeWs, tokenFor, waitFor, wsClient } from './helpers/feed.ts';
 import { createTestDatabase, type TestDatabase, testLog } from './helpers/db.ts';
+import { type Change, subscribeSse, subscribeWs, tokenFor, waitFor, wsClient } from './helpers/feed.ts';
 
 const QUERY = `subscription Feed($after: String) {
   changes(after: $after, tables: ["customers"]) { cursor rowId data }
@@ -111,7 +111,11 @@ it('ends an SSE subscriber that stops reading with SUBSCRIBER_TOO_SLOW, with bou
   const res = fetch(`${base}/graphql`, {
     method: 'POST',
     signal: abort.signal,
-    headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${token}` },
+    headers: {
+      'content-type': 'application/json',
+      accept: 'text/event-stream',
+      authorization: `Bearer ${token}`,
+    },
     body: JSON.stringify({ query: QUERY, variables: {} }),
   });
   const fast = subscribeSse<Change>(`${base}/graphql`, token, QUERY, {}, 'changes');

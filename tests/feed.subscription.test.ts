@@ -40,7 +40,9 @@ beforeAll(async () => {
   clerkDt = await tokenFor(t.db.pool, 'clerk.dt@example.com');
   const b = await t.db.pool.query<{ code: string; id: string }>('SELECT code, id FROM branches');
   branches = Object.fromEntries(b.rows.map((r) => [r.code, r.id]));
-  productIds = (await t.db.pool.query<{ id: string }>('SELECT id FROM products ORDER BY sku')).rows.map((r) => r.id);
+  productIds = (await t.db.pool.query<{ id: string }>('SELECT id FROM products ORDER BY sku')).rows.map(
+    (r) => r.id,
+  );
   await t.app.services.feed.ready();
 });
 afterAll(async () => {
@@ -60,7 +62,12 @@ describe('change feed', () => {
     await t.db.pool.query("UPDATE products SET name = name || ' (new)' WHERE id = $1", [productIds[0]]);
     await waitFor(() => a.events.length >= 1 && b.events.length >= 1, 5000, 'the update');
     const e = a.events[0] as Change & { changedFields: string[]; actor: string };
-    expect(e).toMatchObject({ table: 'products', op: 'UPDATE', rowId: productIds[0], changedFields: ['name'] });
+    expect(e).toMatchObject({
+      table: 'products',
+      op: 'UPDATE',
+      rowId: productIds[0],
+      changedFields: ['name'],
+    });
     expect(e.actor).toMatch(/^db:/);
     expect(e.data?.name).toMatch(/\(new\)$/);
     expect(e.cursor).toMatch(/^[0-9a-f-]{36}:\d+:\d+$/);
@@ -69,7 +76,11 @@ describe('change feed', () => {
     expect(feed.fanout?.size).toBe(1);
     expect(feed.fanout?.executions).toBe(executions + 1);
     // Clients can see the same readiness counters through GraphQL.
-    const status = await t.gql('{ feedStatus { cursor subscriptions opened groups listenerConnected } }', {}, admin);
+    const status = await t.gql(
+      '{ feedStatus { cursor subscriptions opened groups listenerConnected } }',
+      {},
+      admin,
+    );
     expect(status.data?.feedStatus).toMatchObject({ listenerConnected: true, groups: 1 });
     expect(status.data?.feedStatus.opened).toBeGreaterThanOrEqual(opened + 2);
     expect(status.data?.feedStatus.cursor).toMatch(/^[0-9a-f-]{36}:\d+:\d+$/);
@@ -116,7 +127,9 @@ describe('change feed', () => {
     await t.db.pool.query("UPDATE users SET name = name || '.' WHERE email = 'admin@example.com'");
     await t.db.pool.query("UPDATE products SET name = name || '!' WHERE id = $1", [productIds[1]]);
     const marker = productIds[1];
-    await waitFor(() => live.events.some((e) => e.rowId === marker) && sseLive.events.some((e) => e.rowId === marker));
+    await waitFor(
+      () => live.events.some((e) => e.rowId === marker) && sseLive.events.some((e) => e.rowId === marker),
+    );
     // Catch-up from before the writes, on the grouped path (ws) and the ordinary one (SSE).
     const replay = subscribeWs<Change>(c, CHANGES, { after: before }, 'changes');
     const sseReplay = subscribeSse<Change>(t.graphqlUrl, clerkDt, CHANGES, { after: before }, 'changes');
@@ -181,7 +194,12 @@ describe('change feed', () => {
     const c = wsClient(t.wsUrl, admin);
     const expired = subscribeWs(c, CHANGES, { after: old }, 'changes');
     const [, xid, id] = old.split(':');
-    const foreign = subscribeWs(c, CHANGES, { after: `00000000-0000-4000-8000-000000000000:${xid}:${id}` }, 'changes');
+    const foreign = subscribeWs(
+      c,
+      CHANGES,
+      { after: `00000000-0000-4000-8000-000000000000:${xid}:${id}` },
+      'changes',
+    );
     const malformed = subscribeWs(c, CHANGES, { after: 'yesterday' }, 'changes');
     const sse = subscribeSse(t.graphqlUrl, admin, CHANGES, { after: old }, 'changes');
     await Promise.all([expired.ended, foreign.ended, malformed.ended, sse.ended]);
@@ -192,7 +210,12 @@ describe('change feed', () => {
     const state = await t.db.pool.query('SELECT pruned_xid, pruned_at FROM feed_state');
     expect(state.rows[0].pruned_xid).not.toBeNull();
     // A fresh cursor still works after pruning.
-    const fresh = subscribeWs<Change>(c, CHANGES, { after: await cursorNow(), tables: ['stock_levels'] }, 'changes');
+    const fresh = subscribeWs<Change>(
+      c,
+      CHANGES,
+      { after: await cursorNow(), tables: ['stock_levels'] },
+      'changes',
+    );
     await touchStock('DT', 1);
     await waitFor(() => fresh.events.length >= 1);
     fresh.stop();
@@ -269,8 +292,8 @@ describe('change feed', () => {
       'orders',
     );
     await feed.waitFor((f) => f.opened >= opened + 3);
-    await t.db.pool.query("UPDATE products SET unit_price = 12.34 WHERE id = $1", [productIds[2]]);
-    await t.db.pool.query("UPDATE products SET unit_price = 99.99 WHERE id = $1", [productIds[3]]);
+    await t.db.pool.query('UPDATE products SET unit_price = 12.34 WHERE id = $1', [productIds[2]]);
+    await t.db.pool.query('UPDATE products SET unit_price = 99.99 WHERE id = $1', [productIds[3]]);
     await t.db.pool.query(
       'UPDATE stock_levels SET reorder_level = quantity + 1 WHERE branch_id = ANY($1::uuid[]) AND product_id = $2',
       [[branches.DT, branches.HB], productIds[2]],
@@ -293,9 +316,15 @@ describe('change feed', () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(product.events).toEqual([expect.objectContaining({ id: productIds[2], unitPrice: '12.34' })]);
     expect(stock.events).toHaveLength(1);
-    expect(stock.events[0]).toMatchObject({ branchId: branches.DT, lowStock: true, product: { id: productIds[2] } });
+    expect(stock.events[0]).toMatchObject({
+      branchId: branches.DT,
+      lowStock: true,
+      product: { id: productIds[2] },
+    });
     expect(orders.events.map((o: { id: string }) => o.id).sort()).toEqual([...paidDt].sort());
-    expect(orders.events.every((o: { status: string; paidAt: string }) => o.status === 'PAID' && o.paidAt)).toBe(true);
+    expect(
+      orders.events.every((o: { status: string; paidAt: string }) => o.status === 'PAID' && o.paidAt),
+    ).toBe(true);
     product.stop();
     stock.stop();
     orders.stop();

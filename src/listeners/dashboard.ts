@@ -85,7 +85,7 @@ export class DashboardStream implements AsyncIterableIterator<DashboardFigures> 
   private ended = false;
 
   constructor(
-    private readonly board: BranchDashboard,
+    board: BranchDashboard,
     private readonly onEnd: () => void,
   ) {
     if (board.latest) this.next_ = board.latest;

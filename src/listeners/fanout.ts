@@ -74,7 +74,8 @@ class Member implements Joined {
   private pending: { pos: Pos | null; payload: Buffer }[] | null = null;
   private pendingOverflow = false;
   ended = false;
-  private settle: { resolve: (r: IteratorResult<never, void>) => void; reject: (e: unknown) => void } | null = null;
+  private settle: { resolve: (r: IteratorResult<never, void>) => void; reject: (e: unknown) => void } | null =
+    null;
   private outcome: { error: unknown } | null = null;
 
   constructor(
@@ -306,7 +307,12 @@ export class FanOut {
     const op = getOperationAST(req.document, req.operationName);
     if (!op || op.operation !== 'subscription' || op.selectionSet.selections.length !== 1) return null;
     const field = op.selectionSet.selections[0];
-    if (!field || field.kind !== Kind.FIELD || field.directives?.length || !this.fields.has(field.name.value)) {
+    if (
+      !field ||
+      field.kind !== Kind.FIELD ||
+      field.directives?.length ||
+      !this.fields.has(field.name.value)
+    ) {
       return null;
     }
     const viewer = req.contextValue.viewer;
@@ -334,7 +340,12 @@ export class FanOut {
       }
     }
 
-    const key = JSON.stringify([req.query, req.operationName ?? null, canonical(variables), accessScope(viewer).key]);
+    const key = JSON.stringify([
+      req.query,
+      req.operationName ?? null,
+      canonical(variables),
+      accessScope(viewer).key,
+    ]);
     let group: Group | undefined;
     for (let attempt = 0; attempt < 3 && !group; attempt++) {
       let pending = this.groups.get(key);

@@ -14,7 +14,7 @@ import type { Logger } from '../logger.ts';
 import type { ComponentHealth } from '../resolvers/health.ts';
 import { accessScope, FEED_TABLES } from './access.ts';
 import { CursorError, decodeCursor, encodeCursor, type FeedPosition } from './cursor.ts';
-import { Dashboards, type DashboardStream } from './dashboard.ts';
+import { type DashboardStream, Dashboards } from './dashboard.ts';
 import { Hub } from './hub.ts';
 import { pruneChangeLog } from './prune.ts';
 import { ChangeReader, type ChangeRow } from './reader.ts';
@@ -187,7 +187,11 @@ export class Feed {
       };
       const timer = setTimeout(() => {
         this.waiters.delete(check);
-        reject(new Error(`timed out waiting for feed subscriptions (opened ${this.opened}, active ${this.active})`));
+        reject(
+          new Error(
+            `timed out waiting for feed subscriptions (opened ${this.opened}, active ${this.active})`,
+          ),
+        );
       }, timeoutMs);
       this.waiters.add(check);
     });
@@ -224,7 +228,8 @@ export class Feed {
     const scope = accessScope(viewer);
     const tables = args.tables ? new Set(args.tables) : null;
     for (const t of tables ?? []) {
-      if (!TABLES.has(t)) throw feedError('BAD_USER_INPUT', `Unknown table "${t}"; one of: ${FEED_TABLES.join(', ')}`);
+      if (!TABLES.has(t))
+        throw feedError('BAD_USER_INPUT', `Unknown table "${t}"; one of: ${FEED_TABLES.join(', ')}`);
     }
     const branchId = args.branchId === null || args.branchId === undefined ? null : String(args.branchId);
     if (branchId !== null && !scope.canSeeBranch(branchId)) {
@@ -237,7 +242,11 @@ export class Feed {
   }
 
   /** A stream for `changes(after, tables, branchId)` and the typed subscriptions built on it. */
-  async changes(ctx: FeedContext, args: ChangesArgs, extra?: (row: ChangeRow) => boolean): Promise<FeedStream> {
+  async changes(
+    ctx: FeedContext,
+    args: ChangesArgs,
+    extra?: (row: ChangeRow) => boolean,
+  ): Promise<FeedStream> {
     const viewer = this.requireViewer(ctx.viewer);
     const base = this.changeFilter(viewer, args);
     const filter = extra ? (row: ChangeRow) => base(row) && extra(row) : base;
@@ -251,7 +260,8 @@ export class Feed {
   /** The live dashboard of a branch the viewer may see. */
   async dashboard(ctx: FeedContext, branchId: string): Promise<DashboardStream> {
     const viewer = this.requireViewer(ctx.viewer);
-    if (!accessScope(viewer).canSeeBranch(branchId)) throw feedError('FORBIDDEN', 'You may not watch that branch');
+    if (!accessScope(viewer).canSeeBranch(branchId))
+      throw feedError('FORBIDDEN', 'You may not watch that branch');
     await this.ready();
     return this.dashboards.subscribe(branchId, ctx.feedGroup ? () => {} : this.track());
   }

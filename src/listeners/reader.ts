@@ -104,7 +104,9 @@ function toRow(r: RawRow): ChangeRow {
   };
 }
 
-function prunedOf(r: { pruned_xid: string | null; pruned_id: string | null } | undefined): FeedPosition | null {
+function prunedOf(
+  r: { pruned_xid: string | null; pruned_id: string | null } | undefined,
+): FeedPosition | null {
   return r?.pruned_xid && r.pruned_id ? { xid: r.pruned_xid, id: r.pruned_id } : null;
 }
 
@@ -233,7 +235,13 @@ export class ChangeReader {
   async *range(after: FeedPosition, until: FeedPosition, pageSize = 500): AsyncGenerator<ChangeRow[]> {
     let from = after;
     while (comparePositions(from, until) < 0) {
-      const { rows } = await this.opts.pool.query<RawRow>(RANGE_SQL, [from.xid, from.id, until.xid, until.id, pageSize]);
+      const { rows } = await this.opts.pool.query<RawRow>(RANGE_SQL, [
+        from.xid,
+        from.id,
+        until.xid,
+        until.id,
+        pageSize,
+      ]);
       const pruned = prunedOf(rows[0]);
       if (pruned && comparePositions(from, pruned) < 0) {
         throw new CursorError(

@@ -43,7 +43,8 @@ export interface FeedSource {
 
 export class FeedStream implements AsyncIterableIterator<ChangeRow> {
   private queue: ChangeRow[] = [];
-  private waiter: { resolve: (r: IteratorResult<ChangeRow>) => void; reject: (e: unknown) => void } | null = null;
+  private waiter: { resolve: (r: IteratorResult<ChangeRow>) => void; reject: (e: unknown) => void } | null =
+    null;
   private drained: (() => void) | null = null;
   private failure: unknown = null;
   private ended = false;
@@ -63,7 +64,8 @@ export class FeedStream implements AsyncIterableIterator<ChangeRow> {
   ) {
     this.reg = source.hub.register({
       rows: (rows) => this.onLive(rows),
-      expired: () => this.fail(feedError('CURSOR_EXPIRED', 'The change feed was pruned past this subscription; reload')),
+      expired: () =>
+        this.fail(feedError('CURSOR_EXPIRED', 'The change feed was pruned past this subscription; reload')),
     });
     this.start = this.reg.position;
     this.last = this.start;

@@ -75,7 +75,11 @@ export class Wakeup {
   }
 
   status(): WakeupStatus {
-    return { connected: this.connected, lastHeardMsAgo: Date.now() - this.lastHeard, rebuilds: this.rebuilds };
+    return {
+      connected: this.connected,
+      lastHeardMsAgo: Date.now() - this.lastHeard,
+      rebuilds: this.rebuilds,
+    };
   }
 
   private tick(): void {

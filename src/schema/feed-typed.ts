@@ -17,23 +17,36 @@ builder.subscriptionFields((t) => ({
     description: 'Every change of one product (name, price, archiving...), as the product after it.',
     args: { id: t.arg.id({ required: true }) },
     subscribe: (_root, args, ctx) =>
-      ctx.feed.changes(ctx, { tables: ['products'] }, (row) => row.data !== null && row.rowId === String(args.id)),
+      ctx.feed.changes(
+        ctx,
+        { tables: ['products'] },
+        (row) => row.data !== null && row.rowId === String(args.id),
+      ),
     resolve: (row) => rowImage<Product>(row) as Product,
   }),
   stockLevels: t.field({
     type: StockLevelRef,
-    description: "Every change of a branch's stock levels (quantities, reorder levels), as the stock level after it.",
+    description:
+      "Every change of a branch's stock levels (quantities, reorder levels), as the stock level after it.",
     args: { branchId: t.arg.id({ required: true }) },
     subscribe: (_root, args, ctx) =>
-      ctx.feed.changes(ctx, { tables: ['stock_levels'], branchId: String(args.branchId) }, (row) => row.data !== null),
+      ctx.feed.changes(
+        ctx,
+        { tables: ['stock_levels'], branchId: String(args.branchId) },
+        (row) => row.data !== null,
+      ),
     resolve: (row) => rowImage<StockLevel>(row) as StockLevel,
   }),
   orders: t.field({
     type: OrderRef,
-    description: "Every new or changed order of a branch (placed, paid, cancelled), as the order after it.",
+    description: 'Every new or changed order of a branch (placed, paid, cancelled), as the order after it.',
     args: { branchId: t.arg.id({ required: true }) },
     subscribe: (_root, args, ctx) =>
-      ctx.feed.changes(ctx, { tables: ['orders'], branchId: String(args.branchId) }, (row) => row.data !== null),
+      ctx.feed.changes(
+        ctx,
+        { tables: ['orders'], branchId: String(args.branchId) },
+        (row) => row.data !== null,
+      ),
     resolve: (row) => rowImage<Order>(row) as Order,
   }),
 }));

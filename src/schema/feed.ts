@@ -8,7 +8,13 @@ import type { ChangeRow } from '../listeners/reader.ts';
 import type { DashboardFigures } from '../resolvers/dashboard.ts';
 
 /** Root fields whose graphql-ws subscriptions are grouped (executed once per group and event). */
-export const GROUPED_SUBSCRIPTIONS = new Set(['changes', 'dashboard', 'productChanged', 'stockLevels', 'orders']);
+export const GROUPED_SUBSCRIPTIONS = new Set([
+  'changes',
+  'dashboard',
+  'productChanged',
+  'stockLevels',
+  'orders',
+]);
 
 const OPS = { I: 'INSERT', U: 'UPDATE', D: 'DELETE' } as const;
 
@@ -26,15 +32,27 @@ export const ChangeRef = builder.objectRef<ChangeRow>('Change').implement({
     table: t.string({ resolve: (row) => row.tbl }),
     op: t.field({ type: ChangeKind, resolve: (row) => OPS[row.op] }),
     rowId: t.id({ resolve: (row) => row.rowId }),
-    version: t.int({ nullable: true, description: 'The row version after the change.', resolve: (row) => row.version }),
+    version: t.int({
+      nullable: true,
+      description: 'The row version after the change.',
+      resolve: (row) => row.version,
+    }),
     changedFields: t.stringList({
       nullable: true,
       description: 'Columns that changed (updates only).',
       resolve: (row) => row.changed,
     }),
     actor: t.string({ nullable: true, resolve: (row) => row.actor }),
-    branchId: t.id({ nullable: true, description: 'The branch of a branch-scoped row.', resolve: (row) => row.branchId }),
-    at: t.field({ type: 'DateTime', description: 'Start of the writing transaction.', resolve: (row) => row.at }),
+    branchId: t.id({
+      nullable: true,
+      description: 'The branch of a branch-scoped row.',
+      resolve: (row) => row.branchId,
+    }),
+    at: t.field({
+      type: 'DateTime',
+      description: 'Start of the writing transaction.',
+      resolve: (row) => row.at,
+    }),
     data: t.field({
       type: 'JSON',
       nullable: true,
@@ -73,9 +91,12 @@ const FeedStatusRef = builder.objectRef<FeedStatus>('FeedStatus').implement({
     }),
     subscriptions: t.exposeInt('subscriptions', { description: 'Subscriptions registered and open now.' }),
     opened: t.exposeInt('opened', {
-      description: 'Subscriptions registered since start: once it moves past a value read before subscribing, the new subscription is live (readiness).',
+      description:
+        'Subscriptions registered since start: once it moves past a value read before subscribing, the new subscription is live (readiness).',
     }),
-    groups: t.exposeInt('groups', { description: 'graphql-ws subscription groups (one execution per event each).' }),
+    groups: t.exposeInt('groups', {
+      description: 'graphql-ws subscription groups (one execution per event each).',
+    }),
     listenerConnected: t.exposeBoolean('listenerConnected'),
   }),
 });
@@ -111,7 +132,9 @@ builder.subscriptionFields((t) => ({
     args: {
       after: t.arg.string({ description: 'A cursor from a change or from a list query (`feedCursor`).' }),
       tables: t.arg.stringList({ description: 'Only these tables (e.g. ["products", "stock_levels"]).' }),
-      branchId: t.arg.id({ description: 'Only rows of this branch, plus shared rows (products, customers).' }),
+      branchId: t.arg.id({
+        description: 'Only rows of this branch, plus shared rows (products, customers).',
+      }),
     },
     subscribe: (_root, args, ctx) => ctx.feed.changes(ctx, args),
     resolve: (row) => row,

@@ -130,10 +130,14 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
           await client.query('ROLLBACK');
           rolledBack += k;
         } else if (r < 0.3) {
-          const ids = [...mine].sort(() => Math.random() - 0.5).slice(0, k).sort();
-          await client.query('UPDATE stock_levels SET reorder_level = reorder_level + 1 WHERE id = ANY($1::uuid[])', [
-            ids,
-          ]);
+          const ids = [...mine]
+            .sort(() => Math.random() - 0.5)
+            .slice(0, k)
+            .sort();
+          await client.query(
+            'UPDATE stock_levels SET reorder_level = reorder_level + 1 WHERE id = ANY($1::uuid[])',
+            [ids],
+          );
           if (r < 0.2) await client.query('SELECT pg_sleep($1)', [0.05 + Math.random() * 0.25]);
           await client.query('COMMIT');
           committedChanges += ids.length;

@@ -2,7 +2,7 @@
  * Helpers for change-feed tests: a session token for a sample user (inserted directly), a
  * graphql-ws client and an SSE client that collect events, and `waitFor`.
  */
-import { createClient, type Client } from 'graphql-ws';
+import { type Client, createClient } from 'graphql-ws';
 import type pg from 'pg';
 import WebSocket from 'ws';
 import { generateToken, hashToken } from '../../src/auth/tokens.ts';
@@ -35,7 +35,11 @@ export async function tokenFor(pool: pg.Pool, email: string): Promise<string> {
   return token;
 }
 
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition') {
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+  what = 'condition',
+) {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -104,7 +108,13 @@ export function subscribeSse<T = any>(
   field: string,
 ): Collector<T> {
   const abort = new AbortController();
-  const c: Collector<T> = { events: [], errors: [], completed: false, ended: Promise.resolve(), stop: () => abort.abort() };
+  const c: Collector<T> = {
+    events: [],
+    errors: [],
+    completed: false,
+    ended: Promise.resolve(),
+    stop: () => abort.abort(),
+  };
   c.ended = (async () => {
     try {
       const res = await fetch(graphqlUrl, {
