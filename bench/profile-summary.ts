@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 
 interface ProfileNode {
   id: number;
+  children?: number[];
   callFrame: { functionName: string; url: string; lineNumber: number };
   hitCount?: number;
 }
@@ -59,3 +60,20 @@ const print = (title: string, m: Map<string, number>) => {
 };
 print('Self time by function', byFunction);
 print('Self time by file or package', byFile);
+
+// Inclusive time of the project's own functions (src/, prisma/): where a request's time goes.
+const parent = new Map<number, number>();
+for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+const inclusive = new Map<string, number>();
+for (const [id, us] of self) {
+  const seen = new Set<string>();
+  for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+    const f = byId.get(cur)?.callFrame;
+    if (!f || !/\/work\/main\/(src|prisma)\//.test(f.url)) continue;
+    const key = `${f.functionName || '(anonymous)'}  ${f.url.replace(/.*\/work\/main\//, '')}:${f.lineNumber + 1}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    inclusive.set(key, (inclusive.get(key) ?? 0) + us);
+  }
+}
+print("Inclusive time of the project's own functions", inclusive);

@@ -174,10 +174,17 @@ export async function runWrites(ctx: BenchContext): Promise<void> {
         const gql: number[] = [];
         const sql: number[] = [];
         const failures: string[] = [];
+        const cpu: number[] = [];
+        const rawCpu: number[] = [];
         for (let r = 0; r < ctx.scale.rounds; r++) {
           ctx.progress(`write ${op} × ${clients} round ${r + 1}`);
+          const cpu0 = await server.cpuMicros();
           const a = await round(ctx, op, clients, { port: server.port });
+          cpu.push(((await server.cpuMicros()) - cpu0) / Math.max(1, a.ops));
+          const own0 = process.cpuUsage();
           const b = await round(ctx, op, clients, { pool: raw });
+          const own = process.cpuUsage(own0);
+          rawCpu.push((own.user + own.system) / Math.max(1, b.ops));
           gql.push(a.perSecond);
           sql.push(b.perSecond);
           failures.push(...a.errors, ...b.errors);
@@ -200,8 +207,21 @@ export async function runWrites(ctx: BenchContext): Promise<void> {
               target: '≥ 0.5× raw SQL',
               met: g / s >= 0.5,
             },
+            {
+              metric: 'CPU per write (Branchline: server; baseline: the raw pg client process)',
+              unit: 'µs',
+              branchline: median(cpu),
+              baseline: median(rawCpu),
+              ratio: median(cpu) / median(rawCpu),
+            },
           ],
-          details: { graphql: gql, sql, failures: failures.slice(0, 5) },
+          details: {
+            graphql: gql,
+            sql,
+            serverCpuPerWrite: cpu,
+            rawClientCpuPerWrite: rawCpu,
+            failures: failures.slice(0, 5),
+          },
         });
       }
     }
