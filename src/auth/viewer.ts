@@ -50,8 +50,3 @@ export async function authenticate(db: Db, authorization: string | null | undefi
     tokenId: row.token_id,
   };
 }
-
-/** Whether the viewer may see (and, role permitting, act on) a branch. */
-export function canSeeBranch(viewer: Viewer, branchId: string): boolean {
-  return viewer.role === 'ADMIN' || viewer.branchIds.includes(branchId);
-}
