@@ -23,7 +23,7 @@ export interface Scale {
 export const FULL: Scale = {
   sizes: [100, 1000, 5000],
   rounds: 3,
-  roundMs: 8000,
+  roundMs: 6000,
   moderateRates: [20, 50],
   writeConcurrency: [16, 64],
   catchUpChanges: 100_000,

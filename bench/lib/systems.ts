@@ -83,7 +83,8 @@ export class System {
   }
 
   /** Opens `n` subscribers (in workers of PER_WORKER) and waits until the server has them all. */
-  async connect(n: number, opts: { after?: string; timeoutMs?: number } = {}): Promise<void> {
+  /** Resolves with the time the last subscription was sent (all connections acknowledged). */
+  async connect(n: number, opts: { after?: string; timeoutMs?: number } = {}): Promise<number> {
     const timeoutMs = opts.timeoutMs ?? 180_000;
     const after = opts.after ?? (await this.db.currentCursor());
     const url =
@@ -94,9 +95,9 @@ export class System {
       counts.map((_, i) => Child.start(`${this.kind} subscribers ${i + 1}`, 'procs/subscribers.ts')),
     );
     this.workers.push(...started.map((s) => s.child));
-    await Promise.all(
+    const sent = await Promise.all(
       started.map(({ child }, i) =>
-        child.request(
+        child.request<{ at: number }>(
           'connect',
           {
             mode: this.kind === 'branchline' ? 'graphql' : 'raw',
@@ -116,6 +117,7 @@ export class System {
       if (now() > deadline) throw new Error(`${this.kind}: subscriptions did not all register`);
       await sleep(50);
     }
+    return Math.max(...sent.map((s) => s.at));
   }
 
   async disconnect(): Promise<void> {

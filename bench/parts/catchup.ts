@@ -63,6 +63,7 @@ export async function runCatchUp(ctx: BenchContext): Promise<void> {
     const raw: number[] = [];
     const peaks: number[] = [];
     const before: number[] = [];
+    const serverCores: number[] = [];
     for (let r = 0; r < ctx.scale.rounds; r++) {
       ctx.progress(`catch-up round ${r + 1}: resuming ${expected} changes behind`);
       before.push(sys.server.rss());
@@ -75,12 +76,19 @@ export async function runCatchUp(ctx: BenchContext): Promise<void> {
         }
       })();
       await sys.begin(ctx.seqs, cursor);
-      const t0 = now();
-      await sys.connect(1, { after: cursor });
+      const cpu0 = await sys.cpuMicros();
+      const t0 = await sys.connect(1, { after: cursor });
       const report = await sys.end(ctx.seqs, 300_000);
       sampling = false;
       await sampler;
       ctx.results.check('catch-up', 'branchline', `${expected} behind, round ${r + 1}`, report);
+      const seconds = (report.lastRecv - t0) / 1000;
+      const cores = ((await sys.cpuMicros()) - cpu0) / 1e6 / seconds;
+      serverCores.push(cores);
+      ctx.progress(
+        `  ${(expected / seconds).toFixed(0)} changes/s; server CPU ${cores.toFixed(2)} cores, ` +
+          `subscriber worker ${(report.clientCpuMicros / 1e6 / seconds).toFixed(2)} cores`,
+      );
       rates.push((report.subscribers ? expected : 0) / ((report.lastRecv - t0) / 1000));
       peaks.push(peak);
       await sys.disconnect();
@@ -121,7 +129,7 @@ export async function runCatchUp(ctx: BenchContext): Promise<void> {
           ratio: null,
         },
       ],
-      details: { rates, raw, peaks, before },
+      details: { rates, raw, peaks, before, serverCores },
     });
   } finally {
     await sys.stop();

@@ -123,7 +123,8 @@ async function connect(msg: Record<string, unknown>) {
     }
   };
   await Promise.all(Array.from({ length: Math.min(100, count) }, lane));
-  return { connected: subs.length };
+  // Every connection is acknowledged and its subscribe message sent by now.
+  return { connected: subs.length, at: now() };
 }
 
 function progress() {
