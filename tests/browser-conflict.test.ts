@@ -84,16 +84,19 @@ describeBrowser('browser: edit conflicts', () => {
     expect(await dialog.locator('tr[data-field="name"] .base').innerText()).toBe(base.name);
     await shot(b, 'conflict-dialog');
     await dialog.getByRole('button', { name: 'Keep mine' }).click();
+    await dialog.waitFor({ state: 'hidden' });
     await settled(b);
-    expect(await row()).toMatchObject({ name: 'B name 1', price: '21.22' });
+    await expect.poll(row).toMatchObject({ name: 'B name 1', price: '21.22' });
   });
 
   it('same field, keep theirs: their values stay', async () => {
     const dialog = await collide(2);
+    const version = (await row()).version;
     await dialog.getByRole('button', { name: 'Keep theirs' }).click();
+    await dialog.waitFor({ state: 'hidden' });
     await settled(b);
-    await b.locator('dialog.conflict[open]').waitFor({ state: 'detached' });
-    expect(await row()).toMatchObject({ name: 'A name 2', price: '12.11' });
+    // Nothing more is written: their values stay.
+    expect(await row()).toMatchObject({ name: 'A name 2', price: '12.11', version });
     await expect.poll(() => field(b, 'Name').inputValue()).toBe('A name 2');
   });
 
@@ -102,8 +105,9 @@ describeBrowser('browser: edit conflicts', () => {
     await dialog.locator('tr[data-field="name"]').getByRole('radio').first().check();
     await dialog.locator('tr[data-field="unitPrice"]').getByRole('radio').nth(1).check();
     await dialog.getByRole('button', { name: 'Save my picks' }).click();
+    await dialog.waitFor({ state: 'hidden' });
     await settled(b);
-    expect(await row()).toMatchObject({ name: 'B name 3', price: '13.11' });
+    await expect.poll(row).toMatchObject({ name: 'B name 3', price: '13.11' });
   });
 
   it("shows the product's history: who changed which field, old and new values", async () => {

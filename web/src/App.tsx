@@ -28,6 +28,16 @@ import { TillView } from './views/TillView.tsx';
 
 const getToken = () => session.get()?.token ?? null;
 
+/**
+ * The server no longer accepts the token (expired or revoked): back to sign-in, keeping this
+ * device's queued changes, which are sent once the same user signs in again.
+ */
+export function expireSession() {
+  stopFeed();
+  stopTransport();
+  session.set(null);
+}
+
 export async function signOut() {
   const s = session.get();
   stopFeed();
@@ -59,7 +69,7 @@ export function App({ schema }: { schema: IntrospectionQuery }) {
 function SignedIn({ s, schema }: { s: Session; schema: IntrospectionQuery }) {
   const userId = s.user.id;
   const client = useMemo(
-    () => createUrqlClient({ schema, userId, getToken, onUnauthenticated: () => void signOut() }),
+    () => createUrqlClient({ schema, userId, getToken, onUnauthenticated: expireSession }),
     [schema, userId],
   );
 

@@ -135,9 +135,13 @@ function fragmentFor(typename: string, fields: string[]) {
   return doc;
 }
 
-export function invalidateList(cache: Cache, field: string) {
+/** Marks cached lists stale (only those of `branchId`, or not filtered by branch, when given). */
+export function invalidateList(cache: Cache, field: string, branchId?: unknown) {
   for (const f of cache.inspectFields('Query')) {
-    if (f.fieldName === field) cache.invalidate('Query', f.fieldKey);
+    if (f.fieldName !== field) continue;
+    const listBranch = f.arguments?.branchId;
+    if (branchId && listBranch && listBranch !== branchId) continue;
+    cache.invalidate('Query', f.fieldKey);
   }
 }
 
@@ -152,9 +156,10 @@ export function applyChange(schema: IntrospectionQuery) {
     const known = cache.resolve(entity, 'version');
     const cached = typeof known === 'number';
     if (change.op !== 'DELETE' && cached && change.version !== null && known >= change.version) return;
+    const branchId = change.data?.branch_id;
     if (change.op === 'DELETE') {
       cache.invalidate(entity);
-      invalidateList(cache, mapper.list);
+      invalidateList(cache, mapper.list, branchId);
       return;
     }
     if (change.data && cached) {
@@ -164,9 +169,10 @@ export function applyChange(schema: IntrospectionQuery) {
       for (const f of fields) data[f] = mapped[f];
       cache.writeFragment(fragmentFor(mapper.typename, fields), data);
     }
+    // A new row, or one that may move in or out of a filtered list: reload the lists it may be in.
     const structural =
       change.op === 'INSERT' || (change.changedFields ?? []).some((f) => f === 'status' || f === 'active');
-    if (structural || !cached) invalidateList(cache, mapper.list);
+    if (structural) invalidateList(cache, mapper.list, branchId);
     markChanged(change.rowId);
   };
 }

@@ -16,9 +16,11 @@ export function StatusBar() {
         {st.connection === 'connected' && st.transport === 'sse' ? ' (SSE)' : ''}
       </span>
       <span data-testid="pending" aria-live="polite">
-        {st.pending === 0
-          ? 'All changes sent'
-          : `${st.pending} edit${st.pending === 1 ? '' : 's'} waiting to be sent`}
+        {st.pending > 0
+          ? `${st.pending} edit${st.pending === 1 ? '' : 's'} waiting to be sent`
+          : st.attention > 0
+            ? 'Nothing waiting to be sent'
+            : 'All changes sent'}
       </span>
       {st.attention > 0 && (
         <a href="#outbox" className="attention" data-testid="attention">
