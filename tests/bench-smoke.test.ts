@@ -49,7 +49,8 @@ it('measures a phase and its correctness check passes, then fails on a missed ch
   const again = await feedWriter(sys, db, seqs);
   for (let i = 0; i < 2; i++) await again.write();
   again.close();
-  const gap = await sys.end(seqs, 2_000);
+  expect(await sys.waitForEach(2, 10_000)).toBe(true);
+  const gap = await sys.end(seqs, 0);
   expect(gap).toMatchObject({ expected: 8, missing: 3 * 6, duplicates: 0 });
   expect(results.check('smoke', 'branchline', 'gap', gap)).toBe(false);
   expect(results.failed).toHaveLength(1);

@@ -148,6 +148,17 @@ export class System {
     );
   }
 
+  /** Waits (bounded) until every subscriber has received at least `count` events this phase. */
+  async waitForEach(count: number, timeoutMs: number): Promise<boolean> {
+    const deadline = now() + timeoutMs;
+    for (;;) {
+      const progress = await Promise.all(this.workers.map((w) => w.request<{ min: number }>('progress')));
+      if (Math.min(...progress.map((p) => p.min)) >= count) return true;
+      if (now() > deadline) return false;
+      await sleep(20);
+    }
+  }
+
   async end(seqs: Seqs, timeoutMs = 60_000): Promise<PhaseReport> {
     const phase = this.phase;
     if (!phase) throw new Error('end() without begin()');
