@@ -1,5 +1,8 @@
 /**
- * `npm run bench [-- <part> ...] [--quick] [--rounds=N] [--sizes=100,1000] [--round-ms=N] [--cpu-prof]`
+ * `npm run bench [-- <part> ...] [--quick] [--rounds=N] [--sizes=100,1000] [--round-ms=N] [--profile]`
+ *
+ * `--profile` writes a CPU profile of the Branchline server for the first measured round of each
+ * figure to bench/results/profiles/ (`--cpu-prof`: of the server's whole life instead).
  *
  * Parts: latency, fanout, write, catchup, memory (default: all). Every run starts its own
  * embedded PostgreSQL in a temporary directory, runs the servers and subscribers in child
@@ -47,12 +50,12 @@ function parseArgs(argv: string[]) {
   if (flags.has('idle')) scale.idleSizes = list(flags.get('idle') as string);
   if (flags.has('catchup-changes')) scale.catchUpChanges = Number(flags.get('catchup-changes'));
   const timeoutMin = Number(flags.get('timeout-min') ?? (flags.has('quick') ? 3 : 45));
-  return { parts, scale, cpuProf: flags.has('cpu-prof'), timeoutMin };
+  return { parts, scale, cpuProf: flags.has('cpu-prof'), profile: flags.has('profile'), timeoutMin };
 }
 
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
-  const { parts, scale, cpuProf, timeoutMin } = parseArgs(argv);
+  const { parts, scale, cpuProf, profile, timeoutMin } = parseArgs(argv);
   const command = `npm run bench --${argv.length ? ` ${argv.join(' ')}` : ''}`;
   const watchdog = setTimeout(() => {
     process.stderr.write(`bench: still running after ${timeoutMin} min; giving up\n`);
@@ -64,18 +67,24 @@ async function main(): Promise<number> {
   const progress = (m: string) =>
     process.stderr.write(`[bench +${((Date.now() - started) / 1000).toFixed(0)}s] ${m}\n`);
   const serverNodeArgs: string[] = [];
-  if (cpuProf) {
-    const dir = path.join(BENCH_DIR, 'results', 'profiles');
-    await mkdir(dir, { recursive: true });
-    serverNodeArgs.push('--cpu-prof', `--cpu-prof-dir=${dir}`);
-  }
+  const profileDir = cpuProf || profile ? path.join(BENCH_DIR, 'results', 'profiles') : null;
+  if (profileDir) await mkdir(profileDir, { recursive: true });
+  if (cpuProf) serverNodeArgs.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`);
   progress('starting embedded PostgreSQL (private, temporary)');
   const db = await startBenchDatabase();
   const stopDb = () => void db.stop().finally(() => process.exit(130));
   process.once('SIGINT', stopDb);
   process.once('SIGTERM', stopDb);
   const results = new Results();
-  const ctx: BenchContext = { db, results, seqs: new Seqs(), scale, serverNodeArgs, progress };
+  const ctx: BenchContext = {
+    db,
+    results,
+    seqs: new Seqs(),
+    scale,
+    serverNodeArgs,
+    profileDir: profile ? profileDir : null,
+    progress,
+  };
   // A part that fails is reported and the others still run; the exit code says so.
   const failures: string[] = [];
   const attempt = async (name: string, fn: () => Promise<void>) => {

@@ -48,5 +48,7 @@ export interface BenchContext {
   scale: Scale;
   /** Extra node arguments of the Branchline server (e.g. --cpu-prof). */
   serverNodeArgs: string[];
+  /** With `--profile`: where CPU profiles of the first measured Branchline round of each figure go. */
+  profileDir: string | null;
   progress(message: string): void;
 }

@@ -7,6 +7,7 @@
  * each subscriber's sequence (Branchline: against change_log, in feed order; baseline: against
  * the writes that committed) and merges the latency histograms of the workers.
  */
+import path from 'node:path';
 import type { BenchDatabase } from './cluster.ts';
 import { Child } from './ipc.ts';
 import type { Seqs } from './load.ts';
@@ -118,6 +119,21 @@ export class System {
       await sleep(50);
     }
     return Math.max(...sent.map((s) => s.at));
+  }
+
+  /**
+   * Runs `fn` under the Branchline server's CPU profiler when `dir` is set (a .cpuprofile named
+   * `<name>` lands there); otherwise just runs it.
+   */
+  async profiled<T>(dir: string | null, name: string, fn: () => Promise<T>): Promise<T> {
+    if (!dir || this.kind !== 'branchline') return fn();
+    await this.server.request('profileStart');
+    try {
+      return await fn();
+    } finally {
+      const file = path.join(dir, `${name.replace(/[^\w.-]+/g, '_')}.cpuprofile`);
+      await this.server.request('profileStop', { file });
+    }
   }
 
   async disconnect(): Promise<void> {

@@ -77,8 +77,11 @@ export async function runCatchUp(ctx: BenchContext): Promise<void> {
       })();
       await sys.begin(ctx.seqs, cursor);
       const cpu0 = await sys.cpuMicros();
-      const t0 = await sys.connect(1, { after: cursor });
-      const report = await sys.end(ctx.seqs, 300_000);
+      const dir = r === 0 ? ctx.profileDir : null;
+      const { t0, report } = await sys.profiled(dir, `catchup-${expected}`, async () => {
+        const started = await sys.connect(1, { after: cursor });
+        return { t0: started, report: await sys.end(ctx.seqs, 300_000) };
+      });
       sampling = false;
       await sampler;
       ctx.results.check('catch-up', 'branchline', `${expected} behind, round ${r + 1}`, report);

@@ -81,7 +81,8 @@ async function saturation(ctx: BenchContext, systems: System[], n: number): Prom
   for (let round = 0; round < ctx.scale.rounds; round++) {
     for (const s of round % 2 ? [...systems].reverse() : systems) {
       ctx.progress(`fan-out N=${n} ${s.kind} round ${round + 1}: burst of ${burst}`);
-      const r = await burstRound(ctx, s, burst, n);
+      const dir = round === 0 ? ctx.profileDir : null;
+      const r = await s.profiled(dir, `fanout-N${n}`, () => burstRound(ctx, s, burst, n));
       out.get(s.kind)?.deliveriesPerSec.push(r.deliveriesPerSec);
       out.get(s.kind)?.changesPerSec.push(r.changesPerSec);
       out.get(s.kind)?.cpuPerDelivery.push(r.cpuPerDelivery);
@@ -111,7 +112,10 @@ async function latencyRounds(
       const writer = await feedWriter(s, ctx.db, ctx.seqs);
       await s.begin(ctx.seqs);
       const t0 = now();
-      const w = await paced(rate, ctx.scale.roundMs, 32, () => writer.write());
+      const dir = round === 0 ? ctx.profileDir : null;
+      const w = await s.profiled(dir, `latency-N${n}-${rate.toFixed(0)}per-s`, () =>
+        paced(rate, ctx.scale.roundMs, 32, () => writer.write()),
+      );
       const elapsed = (now() - t0) / 1000;
       writer.close();
       if (w.failed) ctx.progress(`  ${w.failed} writes failed: ${w.errors.join(' | ')}`);

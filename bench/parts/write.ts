@@ -179,7 +179,10 @@ export async function runWrites(ctx: BenchContext): Promise<void> {
         for (let r = 0; r < ctx.scale.rounds; r++) {
           ctx.progress(`write ${op} × ${clients} round ${r + 1}`);
           const cpu0 = await server.cpuMicros();
-          const a = await round(ctx, op, clients, { port: server.port });
+          const dir = r === 0 ? ctx.profileDir : null;
+          const a = await server.profiled(dir, `write-${op}-${clients}`, () =>
+            round(ctx, op, clients, { port: server.port }),
+          );
           cpu.push(((await server.cpuMicros()) - cpu0) / Math.max(1, a.ops));
           const own0 = process.cpuUsage();
           const b = await round(ctx, op, clients, { pool: raw });

@@ -1,8 +1,11 @@
 /**
  * The Branchline server under test, alone in its own process: `buildApp()` on 127.0.0.1 and a
  * free port, exactly as `npm start` builds it. Answers `status` (open feed subscriptions, memory)
- * for the orchestrator; with `--cpu-prof` in its node arguments it writes a profile on stop.
+ * for the orchestrator, and CPU profiles of the windows it asks for (`--profile`); with `--cpu-prof`
+ * in its node arguments it writes a profile of its whole life on stop.
  */
+import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import { buildApp } from '../../src/app.ts';
 import { createLogger } from '../../src/logger.ts';
 import { serveParent } from '../lib/ipc.ts';
@@ -15,6 +18,9 @@ const app = buildApp({
   poolSize: Number(process.env.BENCH_POOL_SIZE ?? 16),
 });
 const { port } = await app.start(0, '127.0.0.1');
+// CPU profiles of chosen windows only (a measured round), on request of the orchestrator.
+const inspector = new Session();
+inspector.connect();
 
 serveParent(
   {
@@ -24,6 +30,17 @@ serveParent(
       memory: process.memoryUsage(),
       cpu: process.cpuUsage(),
     }),
+    profileStart: async () => {
+      await inspector.post('Profiler.enable');
+      await inspector.post('Profiler.setSamplingInterval', { interval: 200 });
+      await inspector.post('Profiler.start');
+      return { ok: true };
+    },
+    profileStop: async (msg) => {
+      const { profile } = await inspector.post('Profiler.stop');
+      await writeFile(msg.file as string, JSON.stringify(profile));
+      return { file: msg.file };
+    },
     gc: () => {
       (globalThis as { gc?: () => void }).gc?.();
       return process.memoryUsage();
