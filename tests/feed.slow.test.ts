@@ -133,3 +133,27 @@ it('ends an SSE subscriber that stops reading with SUBSCRIBER_TOO_SLOW, with bou
   fast.stop();
   abort.abort();
 }, 60_000);
+
+it('lets subscribers that read but fall behind a burst larger than their buffers catch up from the log', async () => {
+  const feed = app.services.feed;
+  const client = wsClient(`${base.replace(/^http/, 'ws')}/graphql`, token);
+  const opened = feed.opened;
+  const ws = subscribeWs<Change>(client, QUERY, {}, 'changes');
+  const sse = subscribeSse<Change>(`${base}/graphql`, token, QUERY, {}, 'changes');
+  await feed.waitFor((f) => f.opened >= opened + 2);
+  // One transaction of 1,500 rows of about 4 kB: 6 MB, far over both the 300-change queue and the
+  // 64 kB socket limit, arriving at once.
+  await db.pool.query(
+    "INSERT INTO customers (name, notes) SELECT 'burst-' || g, repeat(md5(g::text), 120) FROM generate_series(1, 1500) g",
+  );
+  await waitFor(() => ws.events.length >= 1500 && sse.events.length >= 1500, 30_000, 'the whole burst');
+  expect(ws.errors).toEqual([]);
+  expect(sse.errors).toEqual([]);
+  expect(ws.events.map((e) => e.data?.name)).toEqual(
+    Array.from({ length: 1500 }, (_, i) => `burst-${i + 1}`),
+  );
+  expect(sse.events.map((e) => e.cursor)).toEqual(ws.events.map((e) => e.cursor));
+  ws.stop();
+  sse.stop();
+  await client.dispose();
+}, 60_000);

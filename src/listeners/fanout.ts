@@ -9,8 +9,9 @@
  *   from the log (executed for it alone) up to the position where it joined; the group's live
  *   events wait meanwhile and are released afterwards; nothing at or before the last position
  *   sent to it is sent again; without a cursor it starts at the live end.
- * - A member whose socket has more than `maxBufferedBytes` unsent ends with SUBSCRIBER_TOO_SLOW;
- *   writing never waits for a socket, so no member delays another.
+ * - Writing never waits for a socket, so no member delays another. A member whose socket has
+ *   more than `maxBufferedBytes` unsent (behind a burst) continues from the log, paced by what its
+ *   client reads; one whose client reads nothing for `STALL_MS` ends with SUBSCRIBER_TOO_SLOW.
  * - Errors (an expired cursor, the group's stream failing) end the members with a graphql-ws
  *   `error` message carrying `extensions.code`.
  * - Anything that is not a single root field among `fields`, has no viewer or has a literal
@@ -24,7 +25,7 @@ import { accessScope } from './access.ts';
 import type { FeedPosition } from './cursor.ts';
 import type { Feed } from './feed.ts';
 import { graphql } from './graphql.ts';
-import { FeedStream, feedError, TOO_SLOW_MESSAGE } from './stream.ts';
+import { FeedStream, feedError, STALL_MS, TOO_SLOW_MESSAGE } from './stream.ts';
 
 const { createSourceEventStream, GraphQLError, getOperationAST, Kind } = graphql;
 type GraphQLError = import('graphql').GraphQLError;
@@ -82,6 +83,8 @@ class Member implements Joined {
     private readonly group: Group,
     readonly socket: WebSocket,
     id: string,
+    /** The group's change stream (null for position-less sources: the dashboard). */
+    private readonly stream: FeedStream | null,
     start: FeedPosition | null,
     private readonly onEnd: () => void,
   ) {
@@ -107,22 +110,52 @@ class Member implements Joined {
 
   send(pos: Pos | null, payload: Buffer): void {
     if (this.ended) return;
-    if (pos) {
-      if (this.last && !isAfter(pos, this.last)) return;
-      this.last = pos;
-    }
+    if (pos && this.last && !isAfter(pos, this.last)) return;
     if (this.socket.readyState !== this.socket.OPEN) {
       this.end(null);
       return;
     }
     if (this.socket.bufferedAmount > this.group.fanout.feed.opts.maxBufferedBytes) {
+      if (pos && this.last && this.stream && !this.pending) {
+        // Behind a burst: continue from the log (this change included), paced by what the client
+        // reads; catch-up ends it with SUBSCRIBER_TOO_SLOW if the client stops reading.
+        const from = this.last;
+        void this.catchUp(this.stream, { xid: from.x.toString(), id: from.i.toString() }, this.hubPosition());
+        return;
+      }
       this.end(feedError('SUBSCRIBER_TOO_SLOW', TOO_SLOW_MESSAGE));
       return;
     }
+    if (pos) this.last = pos;
     this.socket.send(Buffer.concat([this.prefix, payload, SUFFIX]), TEXT_FRAME);
   }
 
-  /** Catch-up from `after` to the position the hub had reached when this member joined. */
+  private hubPosition(): FeedPosition {
+    const p = this.group.fanout.feed.hub.position;
+    if (!p) throw new Error('the change feed is not ready');
+    return p;
+  }
+
+  /** Waits until the client has read enough; false (and the member ended) when it stopped reading. */
+  private async paced(max: number): Promise<boolean> {
+    let amount = this.socket.bufferedAmount;
+    let since = Date.now();
+    while (!this.ended && this.socket.bufferedAmount > max / 2) {
+      await sleep(5);
+      if (this.socket.bufferedAmount < amount) {
+        amount = this.socket.bufferedAmount;
+        since = Date.now();
+      } else if (Date.now() - since > STALL_MS) {
+        this.end(feedError('SUBSCRIBER_TOO_SLOW', TOO_SLOW_MESSAGE));
+      }
+    }
+    return !this.ended;
+  }
+
+  /**
+   * Catch-up from `after` to `start` (where the hub was when this member joined, or when it fell
+   * behind a burst), paced by the client's reading; then the group's live events that waited.
+   */
   async catchUp(stream: FeedStream, after: FeedPosition, start: FeedPosition): Promise<void> {
     this.pending = [];
     this.last = toPos(after);
@@ -134,8 +167,8 @@ class Member implements Joined {
         for await (const page of stream.rows({ xid: from.x.toString(), id: from.i.toString() }, until)) {
           for (const row of page) {
             if (this.ended) return;
+            if (!(await this.paced(max))) return;
             this.send(toPos(row), await this.group.run(row));
-            while (!this.ended && this.socket.bufferedAmount > max / 2) await sleep(5);
           }
         }
         if (!this.pendingOverflow) break;
@@ -153,7 +186,11 @@ class Member implements Joined {
     }
     const waiting = this.pending ?? [];
     this.pending = null;
-    for (const p of waiting) this.send(p.pos, p.payload);
+    for (const p of waiting) {
+      // A new burst catch-up (or the end) takes over from here.
+      if (this.pending || this.ended) break;
+      this.send(p.pos, p.payload);
+    }
   }
 
   end(error: unknown): void {
@@ -373,7 +410,7 @@ export class FanOut {
     const stream = g.source instanceof FeedStream ? g.source : null;
     const here = this.feed.hub.position;
     const closeTracking = this.feed.track();
-    const member: Member = new Member(g, req.socket, req.id, stream ? here : null, () => {
+    const member: Member = new Member(g, req.socket, req.id, stream, stream ? here : null, () => {
       closeTracking();
       g.leave(member);
     });

@@ -9,9 +9,10 @@
  *   (and re-read from the log instead when too many pile up), and nothing at or before the last
  *   yielded position is ever yielded again.
  * - Without a cursor it starts at the live end (P).
- * - Bounded memory: live rows queue up to `maxQueue`; beyond that the stream ends with
- *   `SUBSCRIBER_TOO_SLOW` (the client resumes from its last cursor). Catch-up waits for the
- *   consumer instead of queueing without bound.
+ * - Bounded memory: live rows queue up to `maxQueue`. A consumer that is reading but behind a
+ *   burst (one large transaction) then continues from the log, paced by its reading; one that has
+ *   read nothing for `STALL_MS` ends with `SUBSCRIBER_TOO_SLOW` (the client resumes from its last
+ *   cursor). Catch-up waits for the consumer instead of queueing without bound.
  * - A cursor behind the pruned horizon ends the stream with `CURSOR_EXPIRED`.
  */
 import type { GraphQLError } from 'graphql';
@@ -36,6 +37,9 @@ export const TOO_SLOW_MESSAGE = 'The subscriber did not keep up; resume from the
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A consumer that has not read for this long while its buffer is full is too slow. */
+export const STALL_MS = 2000;
+
 export interface FeedSource {
   hub: Hub;
   reader: ChangeReader;
@@ -50,6 +54,7 @@ export class FeedStream implements AsyncIterableIterator<ChangeRow> {
   private ended = false;
   private pending: ChangeRow[] | null = null;
   private pendingOverflow = false;
+  private lastPull = Date.now();
   private last: FeedPosition;
   private readonly reg: Registration;
   /** Hub position at registration: where a subscription without a cursor starts. */
@@ -72,7 +77,7 @@ export class FeedStream implements AsyncIterableIterator<ChangeRow> {
     if (after) {
       this.last = after;
       this.pending = [];
-      void this.catchUp();
+      void this.catchUp(this.start);
     }
   }
 
@@ -104,30 +109,42 @@ export class FeedStream implements AsyncIterableIterator<ChangeRow> {
 
   private push(row: ChangeRow, catchingUp = false): void {
     if (this.ended || comparePositions(row, this.last) <= 0) return;
-    this.last = row;
     if (this.waiter) {
+      this.last = row;
       const w = this.waiter;
       this.waiter = null;
       w.resolve({ value: row, done: false });
       return;
     }
     if (!catchingUp && this.queue.length >= this.maxQueue) {
-      this.fail(feedError('SUBSCRIBER_TOO_SLOW', TOO_SLOW_MESSAGE));
+      if (Date.now() - this.lastPull > STALL_MS) {
+        this.fail(feedError('SUBSCRIBER_TOO_SLOW', TOO_SLOW_MESSAGE));
+        return;
+      }
+      // Reading, but behind a burst: continue from the log (this row included), paced by the
+      // consumer; live rows wait meanwhile.
+      this.pending = [];
+      void this.catchUp(this.source.hub.position ?? row);
       return;
     }
+    this.last = row;
     this.queue.push(row);
   }
 
-  private async catchUp(): Promise<void> {
-    let until = this.start;
+  /** Reads (last, until] from the log into the queue at the consumer's pace, then releases `pending`. */
+  private async catchUp(until: FeedPosition): Promise<void> {
     for (let attempt = 0; !this.ended; ) {
       try {
         for await (const page of this.rows(this.last, until)) {
           for (const row of page) this.push(row, true);
           while (this.queue.length >= this.maxQueue / 2 && !this.ended) {
-            await new Promise<void>((r) => {
+            const drained = new Promise<void>((r) => {
               this.drained = r;
             });
+            await Promise.race([drained, sleep(STALL_MS)]);
+            if (this.queue.length >= this.maxQueue / 2 && Date.now() - this.lastPull > STALL_MS) {
+              this.fail(feedError('SUBSCRIBER_TOO_SLOW', TOO_SLOW_MESSAGE));
+            }
           }
           if (this.ended) return;
         }
@@ -172,6 +189,7 @@ export class FeedStream implements AsyncIterableIterator<ChangeRow> {
   }
 
   next(): Promise<IteratorResult<ChangeRow>> {
+    this.lastPull = Date.now();
     const row = this.queue.shift();
     if (row) {
       if (this.drained && this.queue.length < this.maxQueue / 2) {

@@ -88,7 +88,11 @@ export class Wakeup {
       this.log.debug({ err: err.message }, 'heartbeat NOTIFY failed');
     });
     const silentFor = Date.now() - this.lastHeard;
-    if (silentFor > this.opts.silentMs && Date.now() - this.lastBuilt > this.opts.silentMs) {
+    if (
+      !this.building &&
+      silentFor > this.opts.silentMs &&
+      Date.now() - this.lastBuilt > this.opts.silentMs
+    ) {
       this.log.warn({ silentFor }, 'listener heard nothing (not even its heartbeat); rebuilding it');
       void this.rebuild('silent');
     }
@@ -177,7 +181,8 @@ export class Wakeup {
       this.log.info({ attempt }, 'listener reconnecting');
     });
     sub.events.on('connected', () => {
-      if (this.subscriber !== sub) return;
+      // During a build, connected means LISTEN has not run yet: rebuild() reports it afterwards.
+      if (this.subscriber !== sub || this.building) return;
       this.connected = true;
       this.heard();
       this.opts.onWake('connected');
