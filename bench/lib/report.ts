@@ -44,6 +44,7 @@ export class Results {
   readonly groups: Group[] = [];
   readonly checks: CorrectnessCheck[] = [];
   readonly started = new Date();
+  private readonly loadAtStart = os.loadavg();
 
   add(group: Group): void {
     this.groups.push(group);
@@ -86,6 +87,11 @@ export class Results {
       `- Command: \`${command}\``,
       `- Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ` +
         `Node ${process.version}, all processes on one box (shared with other work)`,
+      `- Load average of the machine (1/5/15 min): at start ${this.loadAtStart.map((l) => l.toFixed(1)).join(' / ')}, ` +
+        `at the end ${os
+          .loadavg()
+          .map((l) => l.toFixed(1))
+          .join(' / ')} (2 cores: above 2 means other work competed for the CPU)`,
       `- PostgreSQL (embedded, private per run, same for Branchline and baselines): ${Object.entries(settings)
         .map(([k, v]) => `${k}=${v}`)
         .join(', ')}`,
