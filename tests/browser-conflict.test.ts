@@ -30,8 +30,10 @@ describeBrowser('browser: edit conflicts', () => {
   beforeAll(async () => {
     h = await startWebHarness();
     productId = (await h.db.pool.query("SELECT id FROM products WHERE sku = 'SKU-0020'")).rows[0].id;
-    a = await h.signedIn('manager.dt@example.com', `#/products/${productId}`);
-    b = await h.signedIn('manager.hb@example.com', `#/products/${productId}`);
+    [a, b] = await Promise.all([
+      h.signedIn('manager.dt@example.com', `#/products/${productId}`),
+      h.signedIn('manager.hb@example.com', `#/products/${productId}`),
+    ]);
     await field(a, 'Name').waitFor();
     await field(b, 'Name').waitFor();
   });

@@ -20,9 +20,11 @@ describeBrowser('browser: live views', () => {
   });
 
   it('a sale at one till updates the stock row at another within one second', async () => {
-    const seller = await h.signedIn('clerk.dt@example.com', '#/till');
-    const watcher = await h.signedIn('clerk.dt@example.com', '#/stock');
-    const orders = await h.signedIn('manager.dt@example.com', '#/orders');
+    const [seller, watcher, orders] = await Promise.all([
+      h.signedIn('clerk.dt@example.com', '#/till', { form: true }),
+      h.signedIn('clerk.dt@example.com', '#/stock'),
+      h.signedIn('manager.dt@example.com', '#/orders'),
+    ]);
     await orders.getByTestId('order-row').first().waitFor();
     const ordersBefore = await orders.getByTestId('order-row').count();
     await qty(watcher, 'SKU-0002').waitFor();
@@ -110,15 +112,15 @@ describeBrowser('browser: live views', () => {
   });
 
   it('shows the dashboard with live figures and the 14-day chart', async () => {
-    const page = await h.signedIn('admin@example.com', '#/dashboard');
+    const [page, phone] = await Promise.all([
+      h.signedIn('admin@example.com', '#/dashboard'),
+      h.signedIn('clerk.dt@example.com', '#/stock', { viewport: { width: 390, height: 844 } }),
+    ]);
     await page.locator('article.card').first().waitFor();
     expect(await page.locator('article.card').count()).toBe(3);
     await page.locator('figure svg').first().waitFor();
     await expect.poll(() => page.getByTestId('orders-today').first().innerText()).toMatch(/^\d+$/);
     await shot(page, 'dashboard');
-    const phone = await h.signedIn('clerk.dt@example.com', '#/stock', {
-      viewport: { width: 390, height: 844 },
-    });
     await qty(phone, 'SKU-0001').waitFor();
     await shot(phone, 'stock-phone');
     expect(h.consoleErrors).toEqual([]);

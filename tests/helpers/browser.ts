@@ -56,12 +56,13 @@ export interface WebHarness {
   context(): Promise<BrowserContext>;
   /**
    * A page in a new context, signed in as `email`, showing `hash` (e.g. `#/stock`); `init` runs in
-   * the page before the app (e.g. to take WebSocket away).
+   * the page before the app (e.g. to take WebSocket away); `form` signs in through the sign-in
+   * form instead of starting with the session it stores.
    */
   signedIn(
     email: string,
     hash?: string,
-    opts?: { viewport?: { width: number; height: number }; init?: () => void },
+    opts?: { viewport?: { width: number; height: number }; init?: () => void; form?: boolean },
   ): Promise<Page>;
   /**
    * Stops (false) or resumes (true) serving the web app's files, so that a page that still loads
@@ -93,6 +94,7 @@ export async function startWebHarness(): Promise<WebHarness> {
   await mkdir(screenshotDir, { recursive: true });
   const consoleErrors: string[] = [];
   const contexts: BrowserContext[] = [];
+  const sessions = new Map<string, Promise<unknown>>();
 
   const harness: WebHarness = {
     url,
@@ -115,14 +117,26 @@ export async function startWebHarness(): Promise<WebHarness> {
       if (opts.init) await context.addInitScript(opts.init);
       const page = await context.newPage();
       if (opts.viewport) await page.setViewportSize(opts.viewport);
-      await page.goto('/');
-      await page.getByLabel('Email').fill(email);
-      await page.getByLabel('Password').fill('branchline');
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      if (opts.form) {
+        await page.goto('/');
+        await page.getByLabel('Email').fill(email);
+        await page.getByLabel('Password').fill('branchline');
+        await page.getByRole('button', { name: 'Sign in' }).click();
+        await page.getByRole('button', { name: 'Sign out' }).waitFor();
+        await page.evaluate((h) => {
+          location.hash = h;
+        }, hash);
+      } else {
+        // The session the sign-in form would store (one login per user and run: scrypt is slow).
+        sessions.set(email, sessions.get(email) ?? sessionFor(url, email));
+        const stored = await (sessions.get(email) as Promise<unknown>);
+        await context.addInitScript(
+          (value) => localStorage.setItem('branchline.session', value),
+          JSON.stringify(stored),
+        );
+        await page.goto(`/${hash}`);
+      }
       await page.getByTestId('connection').filter({ hasText: 'Connected' }).waitFor();
-      await page.evaluate((h) => {
-        location.hash = h;
-      }, hash);
       return page;
     },
     async stop() {
@@ -141,6 +155,34 @@ export async function startWebHarness(): Promise<WebHarness> {
     page.on('pageerror', (err) => consoleErrors.push(`${page.url()}: ${err.message}`));
   }
   return harness;
+}
+
+async function post(url: string, query: string, variables: Record<string, unknown>, token?: string) {
+  const res = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  // biome-ignore lint/suspicious/noExplicitAny: GraphQL JSON in a test helper
+  return ((await res.json()) as { data: any }).data;
+}
+
+/** What web/src/session.ts stores after signing in as `email`. */
+async function sessionFor(url: string, email: string) {
+  const login = await post(
+    url,
+    `mutation ($email: String!, $password: String!) {
+      login(email: $email, password: $password) {
+        ... on MutationLoginSuccess { data { token user { id name email role branches { id code name } } } }
+      }
+    }`,
+    { email, password: 'branchline' },
+  );
+  const { token, user } = login.login.data;
+  const visible = await post(url, '{ branches(first: 200) { edges { node { id code name } } } }', {}, token);
+  const branches = visible.branches.edges.map((e: { node: unknown }) => e.node);
+  const { branches: own, ...rest } = user;
+  return { token, user: rest, branches, branchId: (own[0] ?? branches[0]).id };
 }
 
 export function shot(page: Page, name: string) {
