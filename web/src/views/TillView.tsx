@@ -120,7 +120,9 @@ export function TillView({ s }: { s: Session }) {
       TillView_PlaceOrder,
       { input: { branchId: s.branchId, customerId: customerId || null, items: lines } },
       {
-        label: `Order of ${count} item${count === 1 ? '' : 's'} (${money(total)})`,
+        label: `Order of ${count} item${count === 1 ? '' : 's'} (${money(total)}): ${lines
+          .map((l) => `${l.quantity} × ${byProduct.get(l.productId)?.product.name ?? 'item'}`)
+          .join(', ')}`,
         record: `Order:new:${crypto.randomUUID()}`,
       },
     );
