@@ -19,6 +19,15 @@ export const CHANGES_SUBSCRIPTION = `subscription Bench($after: String) {
   changes(after: $after, tables: ["products"]) { cursor table op rowId version data }
 }`;
 
+/**
+ * The same subscription with a directive on its root field: src/listeners/fanout.ts does not
+ * group such operations, so each subscriber gets its own execution (the straightforward design
+ * the grouped fan-out replaces). Used only as a reference figure.
+ */
+export const UNGROUPED_SUBSCRIPTION = `subscription Bench($after: String) {
+  changes(after: $after, tables: ["products"]) @include(if: true) { cursor table op rowId version data }
+}`;
+
 export interface PhaseReport {
   subscribers: number;
   /** CPU the subscriber workers used during the phase (all workers), µs. */
@@ -47,6 +56,8 @@ export type Kind = 'branchline' | 'baseline';
 export class System {
   workers: Child[] = [];
   subscribers = 0;
+  /** The subscription Branchline subscribers send. */
+  query = CHANGES_SUBSCRIPTION;
   private phase: Phase | null = null;
 
   private constructor(
@@ -105,7 +116,7 @@ export class System {
             url,
             count: counts[i],
             token: this.db.token,
-            query: CHANGES_SUBSCRIPTION,
+            query: this.query,
             variables: { after },
           },
           timeoutMs,

@@ -15,7 +15,7 @@
 import type { BenchContext } from '../lib/context.ts';
 import { paced } from '../lib/load.ts';
 import { acrossRounds, type LatencySummary, median, now, summarize } from '../lib/stats.ts';
-import { type Kind, PER_WORKER, type PhaseReport, System } from '../lib/systems.ts';
+import { type Kind, PER_WORKER, type PhaseReport, System, UNGROUPED_SUBSCRIPTION } from '../lib/systems.ts';
 import { feedWriter } from '../lib/writers.ts';
 
 const BATCH = 8;
@@ -36,7 +36,13 @@ async function checked(ctx: BenchContext, part: string, sys: System, phase: stri
 }
 
 /** One burst of `burst` changes written as fast as raw SQL goes; returns the rates it reached. */
-async function burstRound(ctx: BenchContext, sys: System, burst: number, n: number) {
+async function burstRound(
+  ctx: BenchContext,
+  sys: System,
+  burst: number,
+  n: number,
+  label: string = sys.kind,
+) {
   const ids = ctx.db.productIds; // bench_products is a copy of products: same ids
   await sys.begin(ctx.seqs);
   const cpu0 = await sys.cpuMicros();
@@ -59,11 +65,12 @@ async function burstRound(ctx: BenchContext, sys: System, burst: number, n: numb
       }
     }),
   );
-  const r = await checked(ctx, 'fan-out', sys, `N=${n} burst of ${burst}`);
+  const r = await sys.end(ctx.seqs, 120_000);
+  ctx.results.check('fan-out', label, `N=${n} burst of ${burst}`, r);
   const cpu = (await sys.cpuMicros()) - cpu0;
   const seconds = (r.lastRecv - t0) / 1000;
   ctx.progress(
-    `  ${sys.kind}: ${(r.deliveries / seconds).toFixed(0)} deliveries/s; server CPU ${(cpu / 1e6 / seconds).toFixed(2)} ` +
+    `  ${label}: ${(r.deliveries / seconds).toFixed(0)} deliveries/s; server CPU ${(cpu / 1e6 / seconds).toFixed(2)} ` +
       `cores, subscriber workers ${(r.clientCpuMicros / 1e6 / seconds).toFixed(2)} cores over ${seconds.toFixed(1)} s`,
   );
   return {
@@ -135,6 +142,53 @@ async function warmUp(ctx: BenchContext, sys: System, n: number): Promise<void> 
   await paced(50, 1000, 8, () => writer.write());
   writer.close();
   await checked(ctx, 'warm-up', sys, `N=${n}`);
+}
+
+/** Subscriber count at which the ungrouped reference is measured. */
+const UNGROUPED_AT = 1000;
+
+/**
+ * Reference: the same bursts to subscriptions that are not grouped (one execution and one
+ * serialization per subscriber), on a server of their own, against the grouped figures.
+ */
+async function ungrouped(ctx: BenchContext, n: number, grouped: Saturation, who: string): Promise<void> {
+  const sys = await System.start('branchline', ctx.db, ctx.serverNodeArgs);
+  sys.query = UNGROUPED_SUBSCRIPTION;
+  try {
+    ctx.progress(`connecting ${n} ungrouped subscribers`);
+    await sys.connect(n);
+    const deliveries: number[] = [];
+    const cpu: number[] = [];
+    for (let round = 0; round < ctx.scale.rounds; round++) {
+      ctx.progress(`fan-out N=${n} ungrouped round ${round + 1}: burst of ${grouped.burst}`);
+      const r = await burstRound(ctx, sys, grouped.burst, n, 'ungrouped');
+      deliveries.push(r.deliveriesPerSec);
+      cpu.push(r.cpuPerDelivery);
+    }
+    const g = median(grouped.deliveriesPerSec);
+    const u = median(deliveries);
+    ctx.results.add({
+      part: `Fan-out with and without grouping, N=${n}`,
+      workload:
+        `${who.replace('per system', 'on one server')}; the fan-out bursts above, to \`changes\` subscriptions ` +
+        'that are grouped ("Branchline" column: one execution and serialization per event and group) vs the same ' +
+        'subscription with `@include(if: true)` on its field, which the server does not group ("Baseline" ' +
+        'column: one execution per event and subscriber, the straightforward design).',
+      figures: [
+        { metric: 'deliveries/s', unit: '/s', branchline: g, baseline: u, ratio: g / u },
+        {
+          metric: 'server CPU per delivery',
+          unit: 'µs',
+          branchline: median(grouped.cpuPerDelivery),
+          baseline: median(cpu),
+          ratio: median(grouped.cpuPerDelivery) / median(cpu),
+        },
+      ],
+      details: { ungrouped: { deliveries, cpu } },
+    });
+  } finally {
+    await sys.stop();
+  }
 }
 
 export async function runFeed(
@@ -245,6 +299,7 @@ export async function runFeed(
         }
       }
       for (const s of systems) await s.disconnect();
+      if (parts.fanout && n === UNGROUPED_AT) await ungrouped(ctx, n, bl, who);
     }
   } finally {
     for (const s of systems) await s.stop();
