@@ -36,7 +36,6 @@ it('delivers every committed change exactly once, in order, through listener kil
     subscribers: [
       { transport: 'ws', url: () => t.url },
       { transport: 'ws', url: () => t.url },
-      { transport: 'ws', url: () => t.url },
       { transport: 'sse', url: () => t.url },
     ],
   });
