@@ -74,6 +74,47 @@ describeBrowser('browser: live views', () => {
     await seller.getByText(`Claw hammer (Pro) — only ${before - 2} available`).waitFor();
   });
 
+  it('receives, counts, adjusts, sets the reorder level and transfers from the stock view', async () => {
+    const page = await h.signedIn('admin@example.com', '#/stock');
+    const level = async (code: string) =>
+      (
+        await h.db.pool.query(
+          `SELECT s.quantity, s.reorder_level FROM stock_levels s JOIN branches b ON b.id = s.branch_id
+             JOIN products p ON p.id = s.product_id WHERE b.code = $1 AND p.sku = 'SKU-0009'`,
+          [code],
+        )
+      ).rows[0] as { quantity: number; reorder_level: number };
+    const hbBefore = (await level('HB')).quantity;
+    await page.getByRole('button', { name: /^Stock actions for Tape measure 5m \(Standard\)/ }).click();
+    const dialog = page.locator('dialog.movement[open]');
+    const act = async (kind: string, amount: string, note?: string) => {
+      await dialog.getByRole('radio', { name: kind, exact: true }).check();
+      await dialog.getByRole('spinbutton').fill(amount);
+      if (note) await dialog.getByLabel(/^(Reason|Note)$/).fill(note);
+      await dialog.getByRole('button', { name: 'Save', exact: true }).click();
+      await dialog.locator('p.ok').waitFor();
+    };
+    await act('Count', '50');
+    await expect.poll(async () => (await level('DT')).quantity).toBe(50);
+    await act('Receive', '5', 'Delivery 42');
+    await expect.poll(async () => (await level('DT')).quantity).toBe(55);
+    await act('Adjust', '-2', 'Broken');
+    await expect.poll(async () => (await level('DT')).quantity).toBe(53);
+    await act('Reorder level', '60');
+    await expect.poll(async () => (await level('DT')).reorder_level).toBe(60);
+    await dialog.getByRole('radio', { name: 'Transfer', exact: true }).check();
+    await dialog.getByLabel('To branch').selectOption({ label: 'HB · Harbour' });
+    await act('Transfer', '3');
+    await expect.poll(async () => (await level('DT')).quantity).toBe(50);
+    expect((await level('HB')).quantity).toBe(hbBefore + 3);
+    // A second count in the same dialog uses the row's current version.
+    await act('Count', '40');
+    await expect.poll(async () => (await level('DT')).quantity).toBe(40);
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    // Quantity 40 at reorder level 60: the row is highlighted as low.
+    await page.locator('tr.low[data-sku="SKU-0009"] td.qty').filter({ hasText: '40' }).waitFor();
+  });
+
   it('a change made with SQL directly shows up in an open page', async () => {
     const page = await h.signedIn('manager.dt@example.com', '#/stock');
     await qty(page, 'SKU-0005').waitFor();

@@ -80,7 +80,7 @@ export function StockView({ s }: { s: Session }) {
   const [search, setSearch] = useState('');
   const [lowOnly, setLowOnly] = useState(false);
   const [sort, setSort] = useState<{ key: SortKey; dir: 1 | -1 }>({ key: 'name', dir: 1 });
-  const [moving, setMoving] = useState<StockRow | null>(null);
+  const [movingId, setMovingId] = useState<string | null>(null);
   const recent = useStore(recentlyChanged);
   const [, tick] = useState(0);
 
@@ -90,8 +90,14 @@ export function StockView({ s }: { s: Session }) {
     return () => clearTimeout(t);
   }, [recent]);
 
+  const all: StockRow[] = useMemo(
+    () => data?.stockLevels.edges.map((e: { node: StockRow }) => e.node) ?? [],
+    [data],
+  );
+  // The dialog follows the live row (quantity and version change while it is open).
+  const moving = all.find((r) => r.id === movingId);
+
   const rows = useMemo(() => {
-    const all: StockRow[] = data?.stockLevels.edges.map((e: { node: StockRow }) => e.node) ?? [];
     const q = search.trim().toLowerCase();
     return all
       .filter((r) => r.product.active)
@@ -104,7 +110,7 @@ export function StockView({ s }: { s: Session }) {
         const y = sortValue(b, sort.key);
         return (x < y ? -1 : x > y ? 1 : 0) * sort.dir || a.product.sku.localeCompare(b.product.sku);
       });
-  }, [data, search, lowOnly, sort]);
+  }, [all, search, lowOnly, sort]);
 
   const lowCount = rows.filter((r) => r.lowStock).length;
   const now = Date.now();
@@ -187,7 +193,7 @@ export function StockView({ s }: { s: Session }) {
                   <td className="actions">
                     <button
                       type="button"
-                      onClick={() => setMoving(r)}
+                      onClick={() => setMovingId(r.id)}
                       aria-label={`Stock actions for ${r.product.name}`}
                     >
                       Move…
@@ -205,7 +211,9 @@ export function StockView({ s }: { s: Session }) {
           </tbody>
         </table>
       </div>
-      {moving && <MovementDialog row={moving} s={s} manager={canManage(s)} onClose={() => setMoving(null)} />}
+      {moving && (
+        <MovementDialog row={moving} s={s} manager={canManage(s)} onClose={() => setMovingId(null)} />
+      )}
     </section>
   );
 }
