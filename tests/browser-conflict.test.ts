@@ -2,6 +2,7 @@
  * Two managers edit the same product. Different fields: the later save gets VersionConflict and
  * the app merges and retries by itself. The same field: the conflict dialog shows mine / theirs /
  * before per field, and keep mine, keep theirs and a per-field pick each save what they say.
+ * Also: creating and editing a customer, and the history of the edited product.
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -110,6 +111,27 @@ describeBrowser('browser: edit conflicts', () => {
     await dialog.waitFor({ state: 'hidden' });
     await settled(b);
     await expect.poll(row).toMatchObject({ name: 'B name 3', price: '13.11' });
+  });
+
+  it('lists, creates and edits customers', async () => {
+    await a.evaluate(() => {
+      location.hash = '#/customers';
+    });
+    await a.getByRole('button', { name: 'New customer' }).click();
+    const create = a.getByRole('form', { name: 'New customer' });
+    await create.getByLabel('Name').fill('Zed Browser');
+    await create.getByLabel('Phone').fill('+44 1 234');
+    await create.getByRole('button', { name: 'Create' }).click();
+    await a.getByText('Customer Zed Browser created.').waitFor();
+    await a.getByLabel('Search').fill('Zed');
+    await a.getByRole('link', { name: 'Edit Zed Browser' }).click();
+    await field(a, 'Notes').fill('Prefers email');
+    await save(a);
+    await a.getByText('Saved.').waitFor();
+    const customer = (
+      await h.db.pool.query("SELECT phone, notes, version FROM customers WHERE name = 'Zed Browser'")
+    ).rows;
+    expect(customer).toEqual([{ phone: '+44 1 234', notes: 'Prefers email', version: 2 }]);
   });
 
   it("shows the product's history: who changed which field, old and new values", async () => {
