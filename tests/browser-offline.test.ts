@@ -166,4 +166,24 @@ describeBrowser('browser: offline', () => {
     await failed.waitFor({ state: 'detached' });
     await page.getByTestId('pending').filter({ hasText: 'All changes sent' }).waitFor();
   });
+
+  it('resumes the change feed from its last cursor after the connection returns', async () => {
+    const page = await h.signedIn('clerk.dt@example.com', '#/stock');
+    const cell = page.locator('tr[data-sku="SKU-0004"] td.qty');
+    await cell.waitFor();
+    await page.context().setOffline(true);
+    await page.getByTestId('connection').filter({ hasText: 'Offline' }).waitFor();
+    // Made while this page cannot hear about it.
+    await h.db.pool.query(
+      `UPDATE stock_levels SET quantity = 777
+        WHERE product_id = (SELECT id FROM products WHERE sku = 'SKU-0004')
+          AND branch_id = (SELECT id FROM branches WHERE code = 'DT')`,
+    );
+    await page.waitForTimeout(500);
+    expect(await cell.innerText()).not.toContain('777');
+    await page.context().setOffline(false);
+    await page.getByTestId('connection').filter({ hasText: 'Connected' }).waitFor();
+    // No reload, no navigation: the resumed subscription catches up.
+    await cell.filter({ hasText: '777' }).waitFor({ timeout: 5000 });
+  });
 });
