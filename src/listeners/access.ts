@@ -8,6 +8,7 @@
  * their items) only of their own branches, shared rows (products, customers) of every branch,
  * and never users or API tokens.
  */
+import { canSeeBranch as viewerCanSeeBranch } from '../auth/access.ts';
 import type { Viewer } from '../auth/viewer.ts';
 import type { ChangeRow } from './reader.ts';
 
@@ -35,13 +36,14 @@ export interface AccessScope {
 
 const scopes = new Map<string, AccessScope>();
 
-function createScope(key: string, admin: boolean, branchIds: readonly string[]): AccessScope {
+/** `viewer` stands for every viewer with the same role and branches (the scope's key). */
+function createScope(key: string, viewer: Viewer): AccessScope {
+  const admin = viewer.role === 'ADMIN';
   const decided = new Map<string, boolean>();
-  const mine = new Set(branchIds);
   const canSeeBranch = (branchId: string) => {
     let ok = decided.get(branchId);
     if (ok === undefined) {
-      ok = admin || mine.has(branchId);
+      ok = viewerCanSeeBranch(viewer, branchId);
       decided.set(branchId, ok);
     }
     return ok;
@@ -64,7 +66,7 @@ export function accessScope(viewer: Viewer): AccessScope {
   let scope = scopes.get(key);
   if (!scope) {
     if (scopes.size > 10_000) scopes.clear();
-    scope = createScope(key, admin, branches);
+    scope = createScope(key, viewer);
     scopes.set(key, scope);
   }
   return scope;
