@@ -1,5 +1,6 @@
 /** Fragments shared by the views' own operations: the typed errors every mutation result may carry. */
 import { gql } from '@urql/core';
+import type { Outcome } from './outbox/queue.ts';
 
 export const Errors_Fragment = gql`
   fragment Errors_Fragment on Error {
@@ -75,4 +76,18 @@ export function describeError(error: { __typename: string; message: string; [k: 
       .join('; ');
   }
   return error.message;
+}
+
+/** What to tell the user about a queued change: done, saved for later, in conflict, or refused. */
+export function outcomeText(o: Outcome, done: string): { ok: boolean; text: string } {
+  switch (o.status) {
+    case 'done':
+      return { ok: true, text: done };
+    case 'queued':
+      return { ok: true, text: 'Saved on this device; it will be sent when the connection is back.' };
+    case 'conflict':
+      return { ok: false, text: 'Someone else changed this at the same time: choose what to keep.' };
+    default:
+      return { ok: false, text: describeError(o.error) };
+  }
 }

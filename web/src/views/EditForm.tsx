@@ -7,9 +7,9 @@
 import { type FormEvent, useState } from 'react';
 import { show } from '../lib/format.ts';
 import { useStore } from '../lib/store.ts';
+import { outcomeText } from '../operations.ts';
 import { sameValue } from '../outbox/merge.ts';
 import { enqueue, type MutationDef, outboxItems, pendingPatch } from '../outbox/queue.ts';
-import { outcomeText } from './MovementDialog.tsx';
 
 export interface FieldSpec {
   name: string;

@@ -1,6 +1,6 @@
 /** Receive, adjust, count, transfer or set the reorder level of one stock row (queued like every change). */
 import { type FormEvent, useEffect, useRef, useState } from 'react';
-import { describeError } from '../operations.ts';
+import { outcomeText } from '../operations.ts';
 import { enqueue, type Outcome } from '../outbox/queue.ts';
 import type { Session } from '../session.ts';
 import type { StockRow } from './StockView.tsx';
@@ -13,19 +13,6 @@ import {
 } from './stockMutations.ts';
 
 type Kind = 'receive' | 'adjust' | 'count' | 'transfer' | 'reorder';
-
-export function outcomeText(o: Outcome, done: string): { ok: boolean; text: string } {
-  switch (o.status) {
-    case 'done':
-      return { ok: true, text: done };
-    case 'queued':
-      return { ok: true, text: 'Saved on this device; it will be sent when the connection is back.' };
-    case 'conflict':
-      return { ok: false, text: 'Someone else changed this at the same time: choose what to keep.' };
-    default:
-      return { ok: false, text: describeError(o.error) };
-  }
-}
 
 export function MovementDialog(props: { row: StockRow; s: Session; manager: boolean; onClose: () => void }) {
   const { row, s, manager, onClose } = props;

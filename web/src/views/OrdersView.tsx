@@ -2,10 +2,9 @@
 import { useState } from 'react';
 import { gql, useQuery } from 'urql';
 import { dateTime, money } from '../lib/format.ts';
-import { Errors_Fragment } from '../operations.ts';
+import { Errors_Fragment, outcomeText } from '../operations.ts';
 import { defineMutation, enqueue } from '../outbox/queue.ts';
 import type { Session } from '../session.ts';
-import { outcomeText } from './MovementDialog.tsx';
 
 export const OrdersView_Query = gql`
   query OrdersView_Query($branchId: ID!, $status: OrderStatus) {

@@ -6,11 +6,11 @@
 import { type FormEvent, useMemo, useState } from 'react';
 import { gql, useQuery } from 'urql';
 import { money } from '../lib/format.ts';
-import { Errors_Fragment } from '../operations.ts';
+import { Errors_Fragment, outcomeText } from '../operations.ts';
 import { defineMutation, enqueue } from '../outbox/queue.ts';
 import type { Session } from '../session.ts';
-import { outcomeText } from './MovementDialog.tsx';
 import { type StockRow, StockView_Query } from './StockView.tsx';
+import { type Line, TillCart } from './TillCart.tsx';
 
 export const TillView_CustomersQuery = gql`
   query TillView_CustomersQuery {
@@ -49,11 +49,6 @@ export const TillView_PlaceOrder = defineMutation({
     ${Errors_Fragment}
   `,
 });
-
-interface Line {
-  productId: string;
-  quantity: number;
-}
 
 export function TillView({ s }: { s: Session }) {
   const [{ data }] = useQuery({ query: StockView_Query, variables: { branchId: s.branchId } });
@@ -199,92 +194,7 @@ export function TillView({ s }: { s: Session }) {
           )}
         </div>
         <div className="cart">
-          <table className="data">
-            <caption className="sr-only">Order lines</caption>
-            <thead>
-              <tr>
-                <th scope="col">Item</th>
-                <th scope="col" className="num">
-                  Price
-                </th>
-                <th scope="col" className="num">
-                  Qty
-                </th>
-                <th scope="col" className="num">
-                  Line total
-                </th>
-                <th scope="col">
-                  <span className="sr-only">Remove</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {lines.length === 0 && (
-                <tr>
-                  <td colSpan={5} className="muted">
-                    No items yet: search or scan a SKU.
-                  </td>
-                </tr>
-              )}
-              {lines.map((l) => {
-                const r = byProduct.get(l.productId);
-                const available = short[l.productId];
-                return (
-                  <tr
-                    key={l.productId}
-                    className={available !== undefined ? 'short' : undefined}
-                    data-testid="till-line"
-                  >
-                    <td>
-                      {r?.product.name ?? l.productId}
-                      {available !== undefined && (
-                        <span className="error" role="alert">
-                          {' '}
-                          Only {available} available
-                        </span>
-                      )}
-                    </td>
-                    <td className="num">{money(r?.product.unitPrice)}</td>
-                    <td className="num">
-                      <input
-                        type="number"
-                        min={1}
-                        className="qty-input"
-                        aria-label={`Quantity of ${r?.product.name ?? 'item'}`}
-                        value={l.quantity}
-                        onChange={(e) => {
-                          const n = Math.max(1, Number.parseInt(e.target.value, 10) || 1);
-                          setLines((prev) => prev.map((x) => (x === l ? { ...x, quantity: n } : x)));
-                        }}
-                      />
-                    </td>
-                    <td className="num">{money(l.quantity * Number(r?.product.unitPrice ?? 0))}</td>
-                    <td>
-                      <button
-                        type="button"
-                        className="link"
-                        aria-label={`Remove ${r?.product.name ?? 'item'}`}
-                        onClick={() => setLines((prev) => prev.filter((x) => x !== l))}
-                      >
-                        Remove
-                      </button>
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-            <tfoot>
-              <tr>
-                <th scope="row" colSpan={3}>
-                  Total
-                </th>
-                <td className="num total" data-testid="till-total">
-                  {money(total)}
-                </td>
-                <td />
-              </tr>
-            </tfoot>
-          </table>
+          <TillCart lines={lines} byProduct={byProduct} short={short} total={total} setLines={setLines} />
           {message && (
             <p className={message.ok ? 'ok' : 'error'} role={message.ok ? 'status' : 'alert'}>
               {message.text}
