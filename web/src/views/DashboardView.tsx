@@ -16,6 +16,9 @@ export const DashboardView_OrdersQuery = gql`
   query DashboardView_OrdersQuery($branchId: ID!, $from: DateTime!) {
     orders(branchId: $branchId, from: $from, first: 200) {
       feedCursor
+      pageInfo {
+        hasNextPage
+      }
       edges {
         node {
           id
@@ -184,7 +187,10 @@ function BranchCard({ branch, from }: { branch: SessionBranch; from: string }) {
           })}
           <line x1="0" x2={W} y1={H} y2={H} />
         </svg>
-        <figcaption className="muted">Sales, last 14 days (peak {money(max)})</figcaption>
+        <figcaption className="muted">
+          Sales, last 14 days (peak {money(max)})
+          {orderData?.orders.pageInfo.hasNextPage ? ' — from the newest 200 orders only' : ''}
+        </figcaption>
       </figure>
     </article>
   );
