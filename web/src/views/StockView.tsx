@@ -177,8 +177,10 @@ export function StockView({ s }: { s: Session }) {
               const flashing = changedAt !== undefined && now - changedAt < 1500;
               return (
                 <tr
-                  key={flashing ? `${r.id}:${r.version}` : r.id}
-                  className={`${r.lowStock ? 'low' : ''} ${flashing ? 'flash' : ''}`}
+                  key={r.id}
+                  // Alternating animation names restart the flash on every new version without
+                  // remounting the row (which would lose keyboard focus inside it).
+                  className={`${r.lowStock ? 'low' : ''} ${flashing ? `flash flash-${r.version % 2}` : ''}`}
                   data-sku={r.product.sku}
                   data-testid="stock-row"
                 >
