@@ -115,7 +115,7 @@ describeBrowser('browser: live views', () => {
     await page.locator('tr.low[data-sku="SKU-0009"] td.qty').filter({ hasText: '40' }).waitFor();
   });
 
-  it('a change made with SQL directly shows up in an open page', async () => {
+  it('a change made with SQL directly shows up in an open page, which works by keyboard', async () => {
     const page = await h.signedIn('manager.dt@example.com', '#/stock');
     await qty(page, 'SKU-0005').waitFor();
     await h.db.pool.query(
@@ -129,6 +129,21 @@ describeBrowser('browser: live views', () => {
       .waitFor({ timeout: 3000 });
     await h.db.pool.query("UPDATE products SET name = 'Renamed in psql' WHERE sku = 'SKU-0005'");
     await page.locator('tr[data-sku="SKU-0005"]').getByText('Renamed in psql').waitFor({ timeout: 3000 });
+
+    // Keyboard only: search, sort, open a row's actions and close them again.
+    await page.getByLabel('Search').focus();
+    await page.keyboard.type('Renamed');
+    await expect.poll(() => page.getByTestId('stock-row').count()).toBe(1);
+    await page.getByRole('button', { name: 'Quantity' }).focus();
+    await page.keyboard.press('Enter');
+    await page.locator('th[aria-sort="ascending"]', { hasText: 'Quantity' }).waitFor();
+    await page.getByRole('button', { name: 'Stock actions for Renamed in psql' }).focus();
+    await page.keyboard.press('Enter');
+    const dialog = page.locator('dialog.movement[open]');
+    await dialog.waitFor();
+    expect(await dialog.evaluate((d) => d.contains(document.activeElement))).toBe(true);
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
   });
 
   it('falls back to SSE when WebSockets are unavailable, and still receives changes', async () => {
