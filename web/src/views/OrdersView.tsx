@@ -127,7 +127,7 @@ export function OrdersView({ s }: { s: Session }) {
         </p>
       )}
       <div className="table-wrap">
-        <table className="data">
+        <table className="data orders">
           <thead>
             <tr>
               <th scope="col">Number</th>
