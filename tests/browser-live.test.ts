@@ -167,7 +167,7 @@ describeBrowser('browser: live views', () => {
     await expect.poll(() => qtyNumber(page, 'SKU-0007'), { timeout: 3000 }).toBe(before + 5);
   });
 
-  it('shows the dashboard with live figures and the 14-day chart', async () => {
+  it('shows the dashboard with live figures and the 14-day chart; switches branch; signs out', async () => {
     const [page, phone] = await Promise.all([
       h.signedIn('admin@example.com', '#/dashboard'),
       h.signedIn('clerk.dt@example.com', '#/stock', { viewport: { width: 390, height: 844 } }),
@@ -179,6 +179,18 @@ describeBrowser('browser: live views', () => {
     await shot(page, 'dashboard');
     await qty(phone, 'SKU-0001').waitFor();
     await shot(phone, 'stock-phone');
+    // Switching branch (an admin may) and signing out.
+    await page.getByLabel('Branch').selectOption({ label: 'HB · Harbour' });
+    await page.evaluate(() => {
+      location.hash = '#/stock';
+    });
+    await page.locator('tr[data-sku="SKU-0001"]').waitFor();
+    expect(
+      await page.evaluate(() => JSON.parse(localStorage.getItem('branchline.session') ?? '{}').branchId),
+    ).toBe((await h.db.pool.query("SELECT id FROM branches WHERE code = 'HB'")).rows[0].id);
+    await phone.getByRole('button', { name: 'Sign out' }).click();
+    await phone.getByRole('button', { name: 'Sign in' }).waitFor();
+    expect(await phone.evaluate(() => localStorage.getItem('branchline.session'))).toBeNull();
     expect(h.consoleErrors).toEqual([]);
   });
 });
