@@ -90,7 +90,10 @@ export function buildApp(opts: AppOptions): App {
     graphqlEndpoint: '/graphql',
     landingPage: false,
     plugins: [useAuthGate(), useQueryLimits()],
-    graphiql: { title: 'Branchline GraphiQL', defaultQuery: '{ health { ok components { name ok detail } } }' },
+    graphiql: {
+      title: 'Branchline GraphiQL',
+      defaultQuery: '{ health { ok components { name ok detail } } }',
+    },
     renderGraphiQL,
     // HTTP: the Authorization header. graphql-ws: connectionParams.authorization (or the header
     // of the upgrade request).
@@ -111,7 +114,8 @@ export function buildApp(opts: AppOptions): App {
       debug: (...args) => yogaLog.debug({ args }, 'yoga'),
       info: (...args) => yogaLog.info({ args }, 'yoga'),
       warn: (...args) => yogaLog.warn({ args }, 'yoga'),
-      error: (...args) => yogaLog.error({ args: args.map((a) => (a instanceof Error ? a.stack : a)) }, 'yoga'),
+      error: (...args) =>
+        yogaLog.error({ args: args.map((a) => (a instanceof Error ? a.stack : a)) }, 'yoga'),
     },
   });
 
