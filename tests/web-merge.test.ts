@@ -20,11 +20,16 @@ describe('web conflict merging', () => {
       { name: 'Theirs', unitPrice: '1.00' },
       ['name'],
     );
-    expect(r).toEqual({ kind: 'ask', conflicts: [{ field: 'name', mine: 'Mine', theirs: 'Theirs', base: 'Old' }] });
+    expect(r).toEqual({
+      kind: 'ask',
+      conflicts: [{ field: 'name', mine: 'Mine', theirs: 'Theirs', base: 'Old' }],
+    });
   });
 
   it('is no conflict when both sides arrived at the same value (decimals compare by value)', () => {
-    const r = resolveConflict({ unitPrice: '12.5' }, { unitPrice: '10.00' }, { unitPrice: '12.50' }, ['unitPrice']);
+    const r = resolveConflict({ unitPrice: '12.5' }, { unitPrice: '10.00' }, { unitPrice: '12.50' }, [
+      'unitPrice',
+    ]);
     expect(r.kind).toBe('retry');
     expect(sameValue('12.5', '12.50')).toBe(true);
     expect(sameValue(null, '')).toBe(true);
