@@ -45,10 +45,16 @@ describeBrowser('browser: live views', () => {
       before - 2,
       { polling: 'raf', timeout: 5000 },
     );
-    const soldAt = Date.now();
+    // The clock starts when the sale leaves the till for the server.
+    let soldAt = 0;
+    seller.on('request', (r) => {
+      if (!soldAt && r.method() === 'POST' && (r.postData() ?? '').includes('placeOrder'))
+        soldAt = Date.now();
+    });
     await seller.getByRole('button', { name: 'Place order' }).click();
     await updated;
     const elapsed = Date.now() - soldAt;
+    expect(soldAt).toBeGreaterThan(0);
     await watcher.locator('tr.flash[data-sku="SKU-0002"]').waitFor({ state: 'attached', timeout: 500 });
     await seller.getByText(/Order DT-\d{6} placed/).waitFor();
     expect(await qtyNumber(watcher, 'SKU-0002')).toBe(before - 2);

@@ -186,4 +186,40 @@ describeBrowser('browser: offline', () => {
     // No reload, no navigation: the resumed subscription catches up.
     await cell.filter({ hasText: '777' }).waitFor({ timeout: 5000 });
   });
+
+  it('drops a cursor the server no longer serves, reloads, and follows the feed again', async () => {
+    const page = await h.signedIn('clerk.hb@example.com', '#/stock', {
+      // A saved cursor from another database (say, before a restore): the server answers CURSOR_EXPIRED.
+      init: () => {
+        if (!location.protocol.startsWith('http')) return;
+        const saved = JSON.parse(localStorage.getItem('branchline.session') ?? 'null');
+        if (saved)
+          localStorage.setItem(
+            `branchline.cursor.${saved.user.id}`,
+            '00000000-0000-4000-8000-000000000000:1:1',
+          );
+      },
+    });
+    const cell = page.locator('tr[data-sku="SKU-0012"] td.qty');
+    await cell.waitFor();
+    await expect
+      .poll(() =>
+        page.evaluate(() => Object.keys(localStorage).find((k) => k.startsWith('branchline.cursor.')) ?? ''),
+      )
+      .not.toBe('');
+    await expect
+      .poll(() =>
+        page.evaluate(() => {
+          const key = Object.keys(localStorage).find((k) => k.startsWith('branchline.cursor.')) as string;
+          return localStorage.getItem(key)?.startsWith('00000000-0000-4000-8000-000000000000') ?? true;
+        }),
+      )
+      .toBe(false);
+    await h.db.pool.query(
+      `UPDATE stock_levels SET quantity = 654
+        WHERE product_id = (SELECT id FROM products WHERE sku = 'SKU-0012')
+          AND branch_id = (SELECT id FROM branches WHERE code = 'HB')`,
+    );
+    await cell.filter({ hasText: '654' }).waitFor({ timeout: 5000 });
+  });
 });

@@ -114,6 +114,14 @@ export async function startWebHarness(): Promise<WebHarness> {
     },
     async signedIn(email, hash = '#/stock', opts = {}) {
       const context = await harness.context();
+      if (!opts.form) {
+        // The session the sign-in form would store (one login per user and run: scrypt is slow).
+        sessions.set(email, sessions.get(email) ?? sessionFor(url, email));
+        const stored = await (sessions.get(email) as Promise<unknown>);
+        await context.addInitScript((value) => {
+          if (location.protocol.startsWith('http')) localStorage.setItem('branchline.session', value);
+        }, JSON.stringify(stored));
+      }
       if (opts.init) await context.addInitScript(opts.init);
       const page = await context.newPage();
       if (opts.viewport) await page.setViewportSize(opts.viewport);
@@ -127,13 +135,6 @@ export async function startWebHarness(): Promise<WebHarness> {
           location.hash = h;
         }, hash);
       } else {
-        // The session the sign-in form would store (one login per user and run: scrypt is slow).
-        sessions.set(email, sessions.get(email) ?? sessionFor(url, email));
-        const stored = await (sessions.get(email) as Promise<unknown>);
-        await context.addInitScript(
-          (value) => localStorage.setItem('branchline.session', value),
-          JSON.stringify(stored),
-        );
         await page.goto(`/${hash}`);
       }
       await page.getByTestId('connection').filter({ hasText: 'Connected' }).waitFor();
