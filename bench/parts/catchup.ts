@@ -121,14 +121,14 @@ export async function runCatchUp(ctx: BenchContext): Promise<void> {
         },
         {
           metric: 'server RSS before',
-          unit: 'MB',
+          unit: 'MiB',
           branchline: median(before) / 2 ** 20,
           baseline: null,
           ratio: null,
         },
         {
           metric: 'server RSS peak',
-          unit: 'MB',
+          unit: 'MiB',
           branchline: median(peaks) / 2 ** 20,
           baseline: null,
           ratio: null,

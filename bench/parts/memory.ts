@@ -40,7 +40,7 @@ export async function runMemory(ctx: BenchContext): Promise<void> {
   const mb = (b: number | undefined) => (b ?? Number.NaN) / 2 ** 20;
   const figures: Figure[] = sizes.map((n) => ({
     metric: `server RSS, ${n} idle subscribers`,
-    unit: 'MB',
+    unit: 'MiB',
     branchline: mb(bl.get(n)),
     baseline: mb(base.get(n)),
     ratio: (bl.get(n) ?? 0) / (base.get(n) ?? 1),
