@@ -14,10 +14,10 @@ import { useAuthGate } from './auth/gate.ts';
 import { authenticate } from './auth/viewer.ts';
 import type { AppServices, Context } from './context.ts';
 import { createDb } from './db.ts';
+import { useQueryLimits } from './limits.ts';
 import { FanOut } from './listeners/fanout.ts';
 import { Feed } from './listeners/feed.ts';
 import { graphql } from './listeners/graphql.ts';
-import { useQueryLimits } from './limits.ts';
 import type { Logger } from './logger.ts';
 import { checkHealth } from './resolvers/health.ts';
 import { GROUPED_SUBSCRIPTIONS } from './schema/feed.ts';
@@ -80,7 +80,11 @@ export function buildApp(opts: AppOptions): App {
     pruneEveryMs: opts.feed?.pruneEveryMs ?? 3_600_000,
   });
   const fanout = new FanOut(feed, log, GROUPED_SUBSCRIPTIONS);
-  const services: AppServices = { db, log, healthProbes: [() => feed.health()], feed,
+  const services: AppServices = {
+    db,
+    log,
+    healthProbes: [() => feed.health()],
+    feed,
     sessionTtlMs: opts.sessionTtlHours === undefined ? undefined : opts.sessionTtlHours * 3_600_000,
   };
   const yogaLog = log.child({ module: 'yoga' });
@@ -157,6 +161,7 @@ export function buildApp(opts: AppOptions): App {
         if (Symbol.asyncIterator in Object(result)) return result as never;
         const errors = (result as { errors?: readonly GraphQLError[] }).errors;
         if (!errors?.length) return result as never;
+        // biome-ignore lint/correctness/useYield: a stream whose first step is the refusal
         return (async function* refused() {
           throw errors[0];
         })() as never;

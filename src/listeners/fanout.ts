@@ -342,7 +342,7 @@ export class FanOut {
    */
   async join(req: JoinRequest): Promise<Joined | readonly GraphQLError[] | null> {
     const op = getOperationAST(req.document, req.operationName);
-    if (!op || op.operation !== 'subscription' || op.selectionSet.selections.length !== 1) return null;
+    if (op?.operation !== 'subscription' || op.selectionSet.selections.length !== 1) return null;
     const field = op.selectionSet.selections[0];
     if (
       !field ||

@@ -21,6 +21,7 @@ const PageInfoRef = builder.objectRef<Page<unknown>['pageInfo']>('PageInfo').imp
   }),
 });
 
+// biome-ignore lint/suspicious/noExplicitAny: any Pothos object ref whose resolved shape is T
 export function connectionType<T>(nodeName: string, nodeRef: ObjectRef<any, T>) {
   const EdgeRef = builder.objectRef<{ cursor: string; node: T }>(`${nodeName}Edge`).implement({
     fields: (t) => ({

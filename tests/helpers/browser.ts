@@ -164,7 +164,6 @@ async function post(url: string, query: string, variables: Record<string, unknow
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: JSON.stringify({ query, variables }),
   });
-  // biome-ignore lint/suspicious/noExplicitAny: GraphQL JSON in a test helper
   return ((await res.json()) as { data: any }).data;
 }
 
