@@ -2,12 +2,17 @@
 import { ValidationError } from '../errors.ts';
 import { Prisma } from '../generated/prisma/client.ts';
 
-/** Runs `fn`; a unique violation (P2002) becomes ValidationError on `field` ("already in use"). */
+/**
+ * Runs `fn`; a unique violation (Prisma's P2002, or SQLSTATE 23505 from a raw `pg` statement)
+ * becomes ValidationError on `field` ("already in use").
+ */
 export async function uniqueAsValidation<T>(field: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
+    const prismaUnique = err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
+    const pgUnique = err instanceof Error && (err as { code?: unknown }).code === '23505';
+    if (prismaUnique || pgUnique) {
       throw new ValidationError(`${field} is already in use`, [
         { path: [field], message: 'is already in use' },
       ]);

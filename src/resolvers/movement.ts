@@ -1,6 +1,7 @@
 /**
  * Stock movements other than sales and counts: receive, adjust, transfer. Each runs in one write
- * transaction through stock-lock.ts (fixed lock order, never below zero, ledger rows).
+ * transaction through stock-lock.ts (fixed lock order, never below zero, ledger rows); adjust, the
+ * hot path, through the same rules in raw SQL (stock-adjust.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
@@ -8,6 +9,8 @@ import { assertBranchVisible, assertCan } from '../auth/access.ts';
 import type { Context } from '../context.ts';
 import { NotFoundError } from '../errors.ts';
 import type { StockLevel } from '../generated/prisma/client.ts';
+import { sqlWriteTx } from './sql-tx.ts';
+import { adjustStockSql } from './stock-adjust.ts';
 import { applyMovements, ensureStockRows, lockStock } from './stock-lock.ts';
 import { type Tx, writeTx } from './tx.ts';
 import { id, LIMITS, name, parse, quantity, text } from './validate.ts';
@@ -66,12 +69,9 @@ export function adjustStock(
   const input = parse(adjustInput, request);
   assertBranchVisible(viewer, input.branchId);
   assertCan(viewer, 'adjustStock');
-  return writeTx(ctx, { operation: 'adjustStock', args: request, idempotencyKey }, async (tx) => {
-    await assertExist(tx, [input.branchId], input.productId);
-    if (input.delta > 0) await ensureStockRows(tx, [input]);
-    const locked = await lockStock(tx, [input]);
-    return (await applyMovements(tx, viewer, locked, [{ ...input, kind: 'ADJUSTMENT' }]))[0];
-  });
+  return sqlWriteTx(ctx, { operation: 'adjustStock', args: request, idempotencyKey }, (sql) =>
+    adjustStockSql(sql, viewer, input),
+  );
 }
 
 const transferInput = z

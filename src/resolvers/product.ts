@@ -6,9 +6,10 @@ import type { Context } from '../context.ts';
 import type { Prisma, Product } from '../generated/prisma/client.ts';
 import { uniqueAsValidation } from './errors.ts';
 import { type PageArgs, readPage } from './page.ts';
+import { editProductSql } from './product-edit.ts';
+import { sqlWriteTx } from './sql-tx.ts';
 import { writeTx } from './tx.ts';
 import { id, name, parse, price, text, version } from './validate.ts';
-import { versionedUpdate } from './versioned.ts';
 import { requireViewer } from './viewer.ts';
 
 type Query = Record<string, unknown>;
@@ -93,25 +94,13 @@ function editProduct(
   ctx: Context,
   operation: string,
   a: { id: string; expectedVersion: number; idempotencyKey?: string | null },
-  patch: Prisma.ProductUpdateManyMutationInput & Record<string, unknown>,
+  patch: Record<string, unknown>,
   requestArgs: unknown,
 ): Promise<Product> {
   const productId = parse(id, a.id);
   const expectedVersion = parse(version, a.expectedVersion);
-  return writeTx(ctx, { operation, args: requestArgs, idempotencyKey: a.idempotencyKey }, (tx) =>
-    uniqueAsValidation('sku', () =>
-      versionedUpdate(tx, {
-        model: 'Product',
-        table: 'products',
-        id: productId,
-        expectedVersion,
-        patch,
-        write: async () =>
-          (await tx.product.updateMany({ where: { id: productId, version: expectedVersion }, data: patch }))
-            .count,
-        load: () => tx.product.findUnique({ where: { id: productId } }),
-      }),
-    ),
+  return sqlWriteTx(ctx, { operation, args: requestArgs, idempotencyKey: a.idempotencyKey }, (sql) =>
+    uniqueAsValidation('sku', () => editProductSql(sql, productId, expectedVersion, patch)),
   );
 }
 

@@ -1,7 +1,8 @@
 /**
  * The two ways resolvers touch the database in a transaction.
  *
- * - `writeTx`: one short READ COMMITTED transaction per mutation. It first sets
+ * - `writeTx`: one short transaction per mutation, at the server's default isolation, READ
+ *   COMMITTED (not set explicitly: that would cost one more round trip). It first sets
  *   `app.actor` (SET LOCAL, so the triggers attribute every change to the viewer's email), then,
  *   when an idempotencyKey is given, takes a transaction-scoped advisory lock on (user, key):
  *   a concurrent duplicate waits, then finds the stored result. The stored result is written in
@@ -50,6 +51,22 @@ export function requestHash(operation: string, args: unknown): string {
 }
 
 /**
+ * The checked idempotencyKey of a write (null when none was given) and its request fingerprint;
+ * schedules the pruning of old keys when a key is used.
+ */
+export function idempotencyOf(ctx: Context, op: WriteOp): { key: string | null; hash: string } {
+  const key = op.idempotencyKey ?? null;
+  if (key === null) return { key, hash: '' };
+  if (key.length < 1 || key.length > 200) {
+    throw new ValidationError('idempotencyKey must be 1 to 200 characters', [
+      { path: ['idempotencyKey'], message: 'must be 1 to 200 characters' },
+    ]);
+  }
+  pruneIdempotencyKeysSoon(ctx);
+  return { key, hash: requestHash(op.operation, op.args) };
+}
+
+/**
  * Runs `fn` in a write transaction as the viewer. With an idempotencyKey, a repeat returns the
  * stored first result (as JSON: scalars as stored, relations loaded afresh) and applies nothing;
  * `serialize` shapes what is stored (e.g. to drop a secret shown only once).
@@ -61,40 +78,30 @@ export async function writeTx<T>(
   serialize: (result: T) => unknown = (r) => r,
 ): Promise<T> {
   const viewer = requireViewer(ctx);
-  const key = op.idempotencyKey ?? null;
-  if (key !== null && (key.length < 1 || key.length > 200)) {
-    throw new ValidationError('idempotencyKey must be 1 to 200 characters', [
-      { path: ['idempotencyKey'], message: 'must be 1 to 200 characters' },
-    ]);
-  }
-  const hash = key === null ? '' : requestHash(op.operation, op.args);
-  if (key !== null) pruneIdempotencyKeysSoon(ctx);
-  return ctx.db.prisma.$transaction(
-    async (tx) => {
-      await tx.$queryRaw`SELECT set_config('app.actor', ${viewer.email}, true)`;
-      if (key !== null) {
-        await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`${viewer.userId}:${key}`}, 0))`;
-        const stored = await tx.idempotencyKey.findUnique({
-          where: { userId_key: { userId: viewer.userId, key } },
-        });
-        if (stored) {
-          if (stored.operation !== op.operation || stored.requestHash !== hash)
-            throw new IdempotencyKeyReusedError(key);
-          ctx.log.debug({ module: 'idempotency', operation: op.operation }, 'replayed stored result');
-          return stored.response as T;
-        }
+  const { key, hash } = idempotencyOf(ctx, op);
+  return ctx.db.prisma.$transaction(async (tx) => {
+    await tx.$queryRaw`SELECT set_config('app.actor', ${viewer.email}, true)`;
+    if (key !== null) {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`${viewer.userId}:${key}`}, 0))`;
+      const stored = await tx.idempotencyKey.findUnique({
+        where: { userId_key: { userId: viewer.userId, key } },
+      });
+      if (stored) {
+        if (stored.operation !== op.operation || stored.requestHash !== hash)
+          throw new IdempotencyKeyReusedError(key);
+        ctx.log.debug({ module: 'idempotency', operation: op.operation }, 'replayed stored result');
+        return stored.response as T;
       }
-      const result = await fn(tx);
-      if (key !== null) {
-        const response = JSON.parse(JSON.stringify(serialize(result) ?? null)) as Prisma.InputJsonValue;
-        await tx.idempotencyKey.create({
-          data: { userId: viewer.userId, key, operation: op.operation, requestHash: hash, response },
-        });
-      }
-      return result;
-    },
-    { ...TX_OPTIONS, isolationLevel: Prisma.TransactionIsolationLevel.ReadCommitted },
-  );
+    }
+    const result = await fn(tx);
+    if (key !== null) {
+      const response = JSON.parse(JSON.stringify(serialize(result) ?? null)) as Prisma.InputJsonValue;
+      await tx.idempotencyKey.create({
+        data: { userId: viewer.userId, key, operation: op.operation, requestHash: hash, response },
+      });
+    }
+    return result;
+  }, TX_OPTIONS);
 }
 
 /** Runs `fn` in a REPEATABLE READ transaction; returns its result and the snapshot's feed cursor. */

@@ -4,11 +4,18 @@
  * version = $2): a concurrent writer that got there first makes it match nothing, and the row is
  * not touched. Then the current row is read and, on a mismatch, returned in a VersionConflict
  * together with the fields changed after the client's version, read from the change log.
+ * Product edits follow the same rule in raw SQL (`UPDATE ... RETURNING *`, product-edit.ts).
  */
 import { NotFoundError, VersionConflictError, type VersionedModel } from '../errors.ts';
 import type { Tx } from './tx.ts';
 
 export const camel = (column: string) => column.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+
+/** The columns changed on a row after a version ($3), from the change log (sorted); $1 table, $2 row id. */
+export const CHANGED_COLUMNS_SQL = `
+    SELECT DISTINCT unnest(changed) AS f FROM change_log
+     WHERE tbl = $1 AND row_id = $2::uuid AND version > $3
+     ORDER BY 1`;
 
 /** The GraphQL field names changed on a row after `version`, from the change log (sorted). */
 export async function changedFieldsSince(
@@ -17,10 +24,7 @@ export async function changedFieldsSince(
   rowId: string,
   version: number,
 ): Promise<string[]> {
-  const rows = await tx.$queryRaw<{ f: string }[]>`
-    SELECT DISTINCT unnest(changed) AS f FROM change_log
-     WHERE tbl = ${table} AND row_id = ${rowId}::uuid AND version > ${version}
-     ORDER BY 1`;
+  const rows = await tx.$queryRawUnsafe<{ f: string }[]>(CHANGED_COLUMNS_SQL, table, rowId, version);
   return rows.map((r) => camel(r.f));
 }
 
@@ -40,7 +44,19 @@ export async function conflictError(
   patch: Record<string, unknown>,
   expectedVersion: number,
 ): Promise<VersionConflictError> {
-  let changed = await changedFieldsSince(tx, table, current.id, expectedVersion);
+  const changed = await changedFieldsSince(tx, table, current.id, expectedVersion);
+  return conflictWith(model, current, changed, patch, expectedVersion);
+}
+
+/** The VersionConflict for `current`, given the fields the change log says changed since `expectedVersion`. */
+export function conflictWith(
+  model: VersionedModel,
+  current: { id: string } & Record<string, unknown>,
+  changedFields: string[],
+  patch: Record<string, unknown>,
+  expectedVersion: number,
+): VersionConflictError {
+  let changed = changedFields;
   if (changed.length === 0) {
     // The log no longer covers that version (pruned): name the fields where the row differs from the patch.
     changed = Object.keys(patch).filter((k) => !sameValue(current[k], patch[k]));
