@@ -17,6 +17,8 @@
  * - Anything that is not a single root field among `fields`, has no viewer or has a literal
  *   cursor is not grouped (the caller runs it the ordinary way, one execution per subscriber).
  */
+
+import type { Socket } from 'node:net';
 import type { DocumentNode, ExecutionArgs, ExecutionResult, GraphQLSchema } from 'graphql';
 import type { WebSocket } from 'ws';
 import type { Context } from '../context.ts';
@@ -43,7 +45,6 @@ export interface JoinRequest {
 
 type Joined = AsyncGenerator<never, void, unknown>;
 
-const SUFFIX = Buffer.from('}');
 const TEXT_FRAME = { binary: false } as const;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -55,6 +56,89 @@ interface Pos {
 
 const toPos = (p: FeedPosition): Pos => ({ x: BigInt(p.xid), i: BigInt(p.id) });
 const isAfter = (a: Pos, b: Pos) => a.x > b.x || (a.x === b.x && a.i > b.i);
+
+/**
+ * One graphql-ws `next` message's shared part: the payload JSON and the closing brace, encoded
+ * once per event and written as-is to every member's socket after the member's own
+ * `{"id":…,"type":"next","payload":` prefix. The WebSocket frame header depends only on the total
+ * length, so it is built once per prefix length and shared too. Never mutated once built (sockets
+ * may still hold it in their write queues).
+ */
+class Frame {
+  private headerFor = -1;
+  private header_: Buffer | null = null;
+
+  constructor(readonly body: Buffer) {}
+
+  static of(payloadJson: string): Frame {
+    return new Frame(Buffer.from(`${payloadJson}}`));
+  }
+
+  /** The frame header for a member whose prefix has this length (members' ids mostly share one). */
+  header(prefixLength: number): Buffer {
+    if (this.headerFor !== prefixLength || !this.header_) {
+      const n = prefixLength + this.body.length;
+      const h = Buffer.allocUnsafe(headerLength(n));
+      writeHeader(h, n);
+      this.header_ = h;
+      this.headerFor = prefixLength;
+    }
+    return this.header_;
+  }
+}
+
+const headerLength = (n: number) => (n < 126 ? 2 : n < 65536 ? 4 : 10);
+
+/** The header of an unmasked, final text frame (RFC 6455 5.2) with `n` payload bytes. */
+function writeHeader(h: Buffer, n: number): void {
+  h[0] = 0x81;
+  if (n < 126) {
+    h[1] = n;
+  } else if (n < 65536) {
+    h[1] = 126;
+    h.writeUInt16BE(n, 2);
+  } else {
+    h[1] = 127;
+    h.writeUInt32BE(0, 2);
+    h.writeUIntBE(n, 4, 6);
+  }
+}
+
+/** A whole frame for one member (catch-up): header, prefix, payload and `}` in one buffer. */
+function ownFrame(prefix: Buffer, payloadJson: string): Buffer {
+  const json = Buffer.byteLength(payloadJson);
+  const n = prefix.length + json + 1;
+  const hl = headerLength(n);
+  const buf = Buffer.allocUnsafe(hl + n);
+  writeHeader(buf, n);
+  prefix.copy(buf, hl);
+  buf.write(payloadJson, hl + prefix.length, json, 'utf8');
+  buf[hl + n - 1] = 0x7d; // }
+  return buf;
+}
+
+interface WsInternals {
+  _socket?: Socket;
+  _sender?: { _state?: number; _queue?: unknown[] };
+}
+
+/**
+ * The TCP socket under a `ws` WebSocket, when a frame may be written to it directly: no extension
+ * negotiated (no permessage-deflate) and nothing queued in ws's sender (it writes synchronously
+ * then, so frames keep their order with graphql-ws's own messages). Null: use `ws.send`.
+ */
+function rawSocket(ws: WebSocket): Socket | null {
+  const w = ws as unknown as WsInternals;
+  const sender = w._sender;
+  if (!w._socket || !sender || sender._state !== 0 || sender._queue?.length || ws.extensions !== '') {
+    return null;
+  }
+  return w._socket;
+}
+
+function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
 
 function positionOf(event: unknown): Pos | null {
   const e = event as { xid?: unknown; id?: unknown } | null;
@@ -72,7 +156,7 @@ function canonical(vars: Record<string, unknown>): string {
 class Member implements Joined {
   private readonly prefix: Buffer;
   private last: Pos | null;
-  private pending: { pos: Pos | null; payload: Buffer }[] | null = null;
+  private pending: { pos: Pos | null; frame: Frame }[] | null = null;
   private pendingOverflow = false;
   ended = false;
   private settle: { resolve: (r: IteratorResult<never, void>) => void; reject: (e: unknown) => void } | null =
@@ -92,7 +176,12 @@ class Member implements Joined {
     this.last = start ? toPos(start) : null;
   }
 
-  deliver(pos: Pos | null, payload: Buffer): void {
+  /**
+   * A live event of the group. `prev` is the group's previous event position and `fresh` whether
+   * `pos` is after it (compared once per event): a member whose last position is that very
+   * object needs no comparison of its own.
+   */
+  deliver(pos: Pos | null, frame: Frame, prev: Pos | null, fresh: boolean): void {
     if (this.ended) return;
     if (this.pending) {
       if (this.pendingOverflow) return;
@@ -102,18 +191,50 @@ class Member implements Joined {
         this.pendingOverflow = true;
         return;
       }
-      this.pending.push({ pos, payload });
+      this.pending.push({ pos, frame });
       return;
     }
-    this.send(pos, payload);
+    if (pos && fresh && this.last === prev) {
+      this.send(pos, frame, true);
+      return;
+    }
+    this.send(pos, frame);
   }
 
-  send(pos: Pos | null, payload: Buffer): void {
-    if (this.ended) return;
-    if (pos && this.last && !isAfter(pos, this.last)) return;
+  /** `ordered`: the caller knows `pos` is after `last`. */
+  send(pos: Pos | null, frame: Frame, ordered = false): void {
+    if (!this.admit(pos, ordered)) return;
+    const raw = rawSocket(this.socket);
+    if (raw) {
+      // One writev for the three parts (nested inside a catch-up page's cork, one for the page).
+      raw.cork();
+      raw.write(frame.header(this.prefix.length));
+      raw.write(this.prefix);
+      raw.write(frame.body);
+      raw.uncork();
+    } else {
+      this.socket.send(Buffer.concat([this.prefix, frame.body]), TEXT_FRAME);
+    }
+  }
+
+  /** A catch-up change, executed for this member alone: one buffer, one write. */
+  private sendOwn(pos: Pos, payloadJson: string): void {
+    if (!this.admit(pos, false)) return;
+    const raw = rawSocket(this.socket);
+    if (raw) raw.write(ownFrame(this.prefix, payloadJson));
+    else this.socket.send(`${this.prefix.toString()}${payloadJson}}`, TEXT_FRAME);
+  }
+
+  /**
+   * Whether a change at `pos` goes out now: after the last one sent (unless `ordered` says so
+   * already), on an open socket, within the buffer limit. Records it as the last one sent.
+   */
+  private admit(pos: Pos | null, ordered: boolean): boolean {
+    if (this.ended) return false;
+    if (!ordered && pos && this.last && !isAfter(pos, this.last)) return false;
     if (this.socket.readyState !== this.socket.OPEN) {
       this.end(null);
-      return;
+      return false;
     }
     if (this.socket.bufferedAmount > this.group.fanout.feed.opts.maxBufferedBytes) {
       if (pos && this.last && this.stream && !this.pending) {
@@ -121,13 +242,13 @@ class Member implements Joined {
         // reads; catch-up ends it with SUBSCRIBER_TOO_SLOW if the client stops reading.
         const from = this.last;
         void this.catchUp(this.stream, { xid: from.x.toString(), id: from.i.toString() }, this.hubPosition());
-        return;
+        return false;
       }
       this.end(feedError('SUBSCRIBER_TOO_SLOW', TOO_SLOW_MESSAGE));
-      return;
+      return false;
     }
     if (pos) this.last = pos;
-    this.socket.send(Buffer.concat([this.prefix, payload, SUFFIX]), TEXT_FRAME);
+    return true;
   }
 
   private hubPosition(): FeedPosition {
@@ -164,11 +285,25 @@ class Member implements Joined {
     for (let attempt = 0; !this.ended; ) {
       try {
         const from = this.last as Pos;
+        // The reader fetches the next page while this one is written; a page's frames leave in
+        // as few writes as the socket takes (corked, released before any wait for the client).
         for await (const page of stream.rows({ xid: from.x.toString(), id: from.i.toString() }, until)) {
-          for (const row of page) {
-            if (this.ended) return;
-            if (!(await this.paced(max))) return;
-            this.send(toPos(row), await this.group.run(row));
+          const raw = rawSocket(this.socket);
+          raw?.cork();
+          try {
+            for (const row of page) {
+              if (this.ended) return;
+              if (this.socket.bufferedAmount > max / 2) {
+                raw?.uncork();
+                const reading = await this.paced(max);
+                raw?.cork();
+                if (!reading) return;
+              }
+              const json = this.group.execute(row);
+              this.sendOwn(toPos(row), typeof json === 'string' ? json : await json);
+            }
+          } finally {
+            raw?.uncork();
           }
         }
         if (!this.pendingOverflow) break;
@@ -189,7 +324,7 @@ class Member implements Joined {
     for (const p of waiting) {
       // A new burst catch-up (or the end) takes over from here.
       if (this.pending || this.ended) break;
-      this.send(p.pos, p.payload);
+      this.send(p.pos, p.frame);
     }
   }
 
@@ -243,7 +378,7 @@ class Group {
   readonly members = new Set<Member>();
   closed = false;
   /** The latest payload of a position-less stream (the dashboard): a new member starts with it. */
-  lastPayload: Buffer | null = null;
+  lastPayload: Frame | null = null;
 
   constructor(
     readonly fanout: FanOut,
@@ -257,9 +392,16 @@ class Group {
    * `execute` runs a subscription document against one event (Yoga's would subscribe again);
    * unexpected errors are masked as Yoga masks them.
    */
-  async run(event: unknown): Promise<Buffer> {
+  execute(event: unknown): string | Promise<string> {
     this.fanout.executions++;
-    const result = (await graphql.execute({ ...this.args, rootValue: event })) as ExecutionResult;
+    const result = graphql.execute({ ...this.args, rootValue: event });
+    // Synchronous resolvers (the `Change` fields) need no await per event.
+    return isPromiseLike(result)
+      ? Promise.resolve(result).then((r) => this.serialize(r))
+      : this.serialize(result);
+  }
+
+  private serialize(result: ExecutionResult): string {
     if (result.errors) {
       const errors = result.errors.map((e) => {
         const original = e.originalError;
@@ -267,20 +409,25 @@ class Group {
         this.fanout.log.error({ err: original }, 'subscription resolver failed');
         return new GraphQLError('Unexpected error.', { nodes: e.nodes, path: e.path });
       });
-      return Buffer.from(JSON.stringify({ ...result, errors }));
+      return JSON.stringify({ ...result, errors });
     }
-    return Buffer.from(JSON.stringify(result));
+    return JSON.stringify(result);
   }
 
   async pump(): Promise<void> {
     let error: unknown = null;
     try {
+      let prev: Pos | null = null;
       for await (const event of this.source) {
         if (this.closed) break;
-        const payload = await this.run(event);
+        const json = this.execute(event);
+        const frame = Frame.of(typeof json === 'string' ? json : await json);
         const pos = positionOf(event);
-        if (!pos) this.lastPayload = payload;
-        for (const m of this.members) m.deliver(pos, payload);
+        if (!pos) this.lastPayload = frame;
+        // Positions are compared once per event; members at the previous event skip their own.
+        const fresh = pos !== null && (prev === null || isAfter(pos, prev));
+        for (const m of this.members) m.deliver(pos, frame, prev, fresh);
+        if (fresh) prev = pos;
       }
     } catch (err) {
       if (err instanceof GraphQLError) {

@@ -230,18 +230,16 @@ export class ChangeReader {
   /**
    * Catch-up: the rows in (after, until] in order, page by page. `until` must be a position the
    * live reader has reached (so every row up to it is final). Throws CURSOR_EXPIRED when `after`
-   * is behind the pruned horizon.
+   * is behind the pruned horizon. The next page is read while the caller handles the current one
+   * (the same query with the same bounds, only earlier: at most one read in flight).
    */
   async *range(after: FeedPosition, until: FeedPosition, pageSize = 500): AsyncGenerator<ChangeRow[]> {
+    if (comparePositions(after, until) >= 0) return;
     let from = after;
-    while (comparePositions(from, until) < 0) {
-      const { rows } = await this.opts.pool.query<RawRow>(RANGE_SQL, [
-        from.xid,
-        from.id,
-        until.xid,
-        until.id,
-        pageSize,
-      ]);
+    let next: Promise<pg.QueryResult<RawRow>> | null = this.rangePage(from, until, pageSize);
+    while (next) {
+      const { rows } = await next;
+      next = null;
       const pruned = prunedOf(rows[0]);
       if (pruned && comparePositions(from, pruned) < 0) {
         throw new CursorError(
@@ -251,11 +249,23 @@ export class ChangeReader {
       }
       const changes = rows.filter((r) => r.xid !== null).map(toRow);
       if (changes.length === 0) return;
-      yield changes;
       const last = changes[changes.length - 1] as ChangeRow;
       from = { xid: last.xid, id: last.id };
-      if (changes.length < pageSize) return;
+      if (changes.length >= pageSize && comparePositions(from, until) < 0) {
+        next = this.rangePage(from, until, pageSize);
+        // Let the pool hand out a client and send the query before the caller works on this page.
+        await new Promise<void>((r) => setImmediate(r));
+      }
+      yield changes;
     }
+  }
+
+  private rangePage(from: FeedPosition, until: FeedPosition, pageSize: number) {
+    const page = this.opts.pool.query<RawRow>(RANGE_SQL, [from.xid, from.id, until.xid, until.id, pageSize]);
+    // A prefetched page may fail while nobody awaits it yet (or ever, if the caller stops early):
+    // never an unhandled rejection; whoever awaits `page` still gets the error.
+    page.catch(() => {});
+    return page;
   }
 
   /** Whether a position is behind the pruned horizon (checked when a subscription starts). */
