@@ -64,6 +64,10 @@ describeBrowser('browser: edit conflicts', () => {
 
   /** A and B both change name and price; A saves first, so B's save conflicts on both fields. */
   async function collide(round: number) {
+    // Both screens must hold the current row (the previous test's last save) before editing:
+    // an edit starts from the version its screen shows.
+    const { version } = await row();
+    for (const page of [a, b]) await page.getByText(new RegExp(`^Version ${version}(\\D|$)`)).waitFor();
     await field(a, 'Name').fill(`A name ${round}`);
     await field(a, 'Unit price').fill(`1${round}.11`);
     await field(b, 'Name').fill(`B name ${round}`);
