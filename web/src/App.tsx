@@ -7,7 +7,7 @@ import type { IntrospectionQuery } from 'graphql';
 import { useEffect, useMemo, useSyncExternalStore } from 'react';
 import { Provider } from 'urql';
 import { createUrqlClient, senderFor } from './client.ts';
-import { reloadEpoch, startFeed, stopFeed } from './feed.ts';
+import { feedReady, reloadEpoch, startFeed, stopFeed } from './feed.ts';
 import { parseRoute } from './lib/format.ts';
 import { useStore } from './lib/store.ts';
 import { clearOutbox, pump, startOutbox } from './outbox/queue.ts';
@@ -92,9 +92,17 @@ function SignedIn({ s, schema }: { s: Session; schema: IntrospectionQuery }) {
     };
   }, [client, userId]);
 
+  // Views load their lists once the feed knows its starting cursor (see feedReady).
+  const ready = useStore(feedReady);
   return (
     <Provider value={client}>
-      <Shell s={s} />
+      {ready ? (
+        <Shell s={s} />
+      ) : (
+        <p className="connecting" role="status">
+          Connecting…
+        </p>
+      )}
     </Provider>
   );
 }

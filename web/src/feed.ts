@@ -47,6 +47,16 @@ export const TABLES = ['stock_levels', 'products', 'orders', 'customers', 'branc
 /** Bumped when cached lists can no longer be trusted (expired cursor): views remount and reload. */
 export const reloadEpoch = createStore(0);
 
+/**
+ * Whether the feed knows the cursor it starts from. Views load their lists only after that: a
+ * list's snapshot is then never older than the feed's cursor, so no change can fall between the
+ * two (a change at or after the cursor that the list already shows is applied again, harmlessly,
+ * by version). When no cursor can be had (offline, server unreachable) the views load anyway from
+ * the cache after at most READY_WAIT_MS.
+ */
+export const feedReady = createStore(false);
+const READY_WAIT_MS = 3000;
+
 type Row = Record<string, unknown>;
 
 interface Change {
@@ -191,6 +201,12 @@ export function startFeed(client: Client, s: Session) {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let stopped = false;
   let generation = 0;
+  feedReady.set(false);
+  const readyAnyway = setTimeout(() => feedReady.set(true), READY_WAIT_MS);
+  const ready = () => {
+    clearTimeout(readyAnyway);
+    feedReady.set(true);
+  };
 
   const restart = (delay: number) => {
     clearTimeout(timer);
@@ -201,7 +217,10 @@ export function startFeed(client: Client, s: Session) {
     const mine = ++generation;
     sub?.unsubscribe();
     sub = null;
-    if (stopped || status.get().connection === 'offline') return;
+    if (stopped || status.get().connection === 'offline') {
+      ready();
+      return;
+    }
     let after = localStorage.getItem(key);
     if (!after) {
       const r = await client
@@ -211,12 +230,14 @@ export function startFeed(client: Client, s: Session) {
         ?.feedCursor;
       if (mine !== generation || stopped) return;
       if (!cursor) {
+        ready();
         restart(2000);
         return;
       }
       after = cursor;
       localStorage.setItem(key, after);
     }
+    ready();
     sub = client
       .subscription(Feed_Subscription, { after, branchId: null, tables: TABLES })
       .subscribe((result) => {
@@ -247,6 +268,8 @@ export function startFeed(client: Client, s: Session) {
   stopCurrent = () => {
     stopped = true;
     clearTimeout(timer);
+    clearTimeout(readyAnyway);
+    feedReady.set(false);
     offReconnect();
     sub?.unsubscribe();
   };
