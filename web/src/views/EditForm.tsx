@@ -10,6 +10,7 @@ import { useStore } from '../lib/store.ts';
 import { outcomeText } from '../operations.ts';
 import { sameValue } from '../outbox/merge.ts';
 import { enqueue, type MutationDef, outboxItems, pendingPatch } from '../outbox/queue.ts';
+import { OutcomeMessage } from './OutcomeMessage.tsx';
 
 export interface FieldSpec {
   name: string;
@@ -125,11 +126,7 @@ export function EditForm(props: {
         Version {record.version}
         {record.updatedBy ? ` · last changed by ${show(record.updatedBy)}` : ''}
       </p>
-      {message && (
-        <p className={message.ok ? 'ok' : 'error'} role={message.ok ? 'status' : 'alert'}>
-          {message.text}
-        </p>
-      )}
+      <OutcomeMessage message={message} />
       <div className="buttons">
         <button type="submit" className="primary" disabled={busy}>
           {busy ? 'Saving…' : 'Save'}

@@ -5,6 +5,7 @@ import { Errors_Fragment, outcomeText } from '../operations.ts';
 import { defineMutation, enqueue } from '../outbox/queue.ts';
 import type { Session } from '../session.ts';
 import { CUSTOMER } from './CustomerEditor.tsx';
+import { OutcomeMessage } from './OutcomeMessage.tsx';
 
 export const CustomersView_Create = defineMutation({
   name: 'createCustomer',
@@ -72,11 +73,7 @@ export function NewCustomer({ s }: { s: Session }) {
           Email <input type="email" maxLength={320} {...bind('email')} />
         </label>
       </div>
-      {message && (
-        <p className={message.ok ? 'ok' : 'error'} role={message.ok ? 'status' : 'alert'}>
-          {message.text}
-        </p>
-      )}
+      <OutcomeMessage message={message} />
       <div className="buttons">
         <button type="button" onClick={() => setOpen(false)}>
           Close

@@ -3,6 +3,7 @@ import { type FormEvent, useState } from 'react';
 import { gql } from 'urql';
 import { Errors_Fragment, outcomeText } from '../operations.ts';
 import { defineMutation, enqueue } from '../outbox/queue.ts';
+import { OutcomeMessage } from './OutcomeMessage.tsx';
 import { PRODUCT } from './ProductEditor.tsx';
 
 export const ProductsView_Create = defineMutation({
@@ -71,11 +72,7 @@ export function NewProduct() {
           Description <input maxLength={4000} {...bind('description')} />
         </label>
       </div>
-      {message && (
-        <p className={message.ok ? 'ok' : 'error'} role={message.ok ? 'status' : 'alert'}>
-          {message.text}
-        </p>
-      )}
+      <OutcomeMessage message={message} />
       <div className="buttons">
         <button type="button" onClick={() => setOpen(false)}>
           Close

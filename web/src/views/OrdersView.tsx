@@ -5,6 +5,7 @@ import { dateTime, money } from '../lib/format.ts';
 import { Errors_Fragment, outcomeText } from '../operations.ts';
 import { defineMutation, enqueue } from '../outbox/queue.ts';
 import type { Session } from '../session.ts';
+import { OutcomeMessage } from './OutcomeMessage.tsx';
 
 export const OrdersView_Query = gql`
   query OrdersView_Query($branchId: ID!, $status: OrderStatus) {
@@ -121,11 +122,7 @@ export function OrdersView({ s }: { s: Session }) {
           {error.message}
         </p>
       )}
-      {message && (
-        <p className={message.ok ? 'ok' : 'error'} role={message.ok ? 'status' : 'alert'}>
-          {message.text}
-        </p>
-      )}
+      <OutcomeMessage message={message} />
       <div className="table-wrap">
         <table className="data orders">
           <thead>

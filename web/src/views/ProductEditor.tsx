@@ -5,6 +5,7 @@ import { money } from '../lib/format.ts';
 import { Errors_Fragment, outcomeText } from '../operations.ts';
 import { defineMutation, enqueue } from '../outbox/queue.ts';
 import { EditForm, type FieldSpec } from './EditForm.tsx';
+import { OutcomeMessage } from './OutcomeMessage.tsx';
 
 export const PRODUCT = 'id sku name description unitPrice active version updatedAt updatedBy';
 
@@ -111,11 +112,7 @@ export function ProductEditor({ id, editable }: { id: string; editable: boolean 
           </button>
         </p>
       )}
-      {message && (
-        <p className={message.ok ? 'ok' : 'error'} role={message.ok ? 'status' : 'alert'}>
-          {message.text}
-        </p>
-      )}
+      <OutcomeMessage message={message} />
       <p>
         <a href={`#/history/PRODUCTS/${p.id}`}>History of this product</a>
       </p>

@@ -9,6 +9,7 @@ import { money } from '../lib/format.ts';
 import { Errors_Fragment, outcomeText } from '../operations.ts';
 import { defineMutation, enqueue } from '../outbox/queue.ts';
 import type { Session } from '../session.ts';
+import { OutcomeMessage } from './OutcomeMessage.tsx';
 import { type StockRow, StockView_Query } from './StockView.tsx';
 import { type Line, TillCart } from './TillCart.tsx';
 
@@ -195,11 +196,7 @@ export function TillView({ s }: { s: Session }) {
         </div>
         <div className="cart">
           <TillCart lines={lines} byProduct={byProduct} short={short} total={total} setLines={setLines} />
-          {message && (
-            <p className={message.ok ? 'ok' : 'error'} role={message.ok ? 'status' : 'alert'}>
-              {message.text}
-            </p>
-          )}
+          <OutcomeMessage message={message} />
           <button
             type="button"
             className="primary big"
