@@ -3,7 +3,7 @@
  * catch-up), resuming from a cursor, expired and malformed cursors, grouping, the dashboard.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeCursor, SNAPSHOT_POSITION_SQL } from '../src/listeners/cursor.ts';
+import { comparePositions, encodeCursor, SNAPSHOT_POSITION_SQL } from '../src/listeners/cursor.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import {
   CHANGES,
@@ -44,6 +44,21 @@ beforeAll(async () => {
     (r) => r.id,
   );
   await t.app.services.feed.ready();
+  // Subscriptions without a cursor start at this process's live end. Wait until it is past the
+  // sample data: while another database on the same cluster holds the horizon back, the reader
+  // can still be behind the seed's changes, which would then arrive as live ones.
+  const { rows } = await t.db.pool.query<{ xid: string; id: string }>(
+    'SELECT xid::text, id::text FROM change_log ORDER BY xid DESC, id DESC LIMIT 1',
+  );
+  const last = rows[0];
+  if (last) {
+    const reader = t.app.services.feed.reader;
+    await waitFor(
+      () => reader.position !== null && comparePositions(reader.position, last) >= 0,
+      30_000,
+      'the feed to read past the sample data',
+    );
+  }
 });
 afterAll(async () => {
   await t?.stop();
