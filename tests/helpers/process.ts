@@ -4,6 +4,8 @@ import path from 'node:path';
 
 export interface ServerProcess {
   url: string;
+  /** The server's own pid (the child is node itself, not a wrapper). */
+  pid: number;
   child: ChildProcess;
   /** SIGKILL and wait for the exit. */
   kill(): Promise<void>;
@@ -11,13 +13,19 @@ export interface ServerProcess {
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
-export function startServerProcess(databaseUrl: string, port: number): Promise<ServerProcess> {
+/** `appOptions` (JSON-serialisable buildApp options) reach the child as BRANCHLINE_APP_OPTIONS. */
+export function startServerProcess(
+  databaseUrl: string,
+  port: number,
+  appOptions: Record<string, unknown> = {},
+): Promise<ServerProcess> {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', 'tests/helpers/server-process.ts', databaseUrl, String(port)],
     {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, BRANCHLINE_APP_OPTIONS: JSON.stringify(appOptions) },
     },
   );
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
@@ -36,9 +44,10 @@ export function startServerProcess(databaseUrl: string, port: number): Promise<S
       const line = out.split('\n')[0];
       if (!out.includes('\n') || !line) return;
       clearTimeout(timer);
-      const { url } = JSON.parse(line) as { url: string };
+      const { url, pid } = JSON.parse(line) as { url: string; pid: number };
       resolve({
         url,
+        pid,
         child,
         async kill() {
           child.kill('SIGKILL');
