@@ -10,7 +10,9 @@ import type { ExecutionArgs, GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga } from 'graphql-yoga';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { peerAddress } from './auth/client-address.ts';
 import { useAuthGate } from './auth/gate.ts';
+import { LoginGuard, type LoginLimits } from './auth/login-guard.ts';
 import { authenticate } from './auth/viewer.ts';
 import type { AppServices, Context } from './context.ts';
 import { createDb } from './db.ts';
@@ -32,6 +34,8 @@ export interface AppOptions {
   idleInTransactionTimeoutMs?: number;
   /** Lifetime of login sessions in hours (SESSION_TTL_HOURS). */
   sessionTtlHours?: number;
+  /** Sign-in throttle and hashing cap (defaults: DEFAULT_LOGIN_LIMITS in src/auth/login-guard.ts). */
+  login?: Partial<LoginLimits>;
   /** Serve the built web app from this folder at `/` (never shadowing /graphql or /health). */
   webDist?: string;
   /** Change-feed tuning (defaults: config.ts). */
@@ -85,6 +89,7 @@ export function buildApp(opts: AppOptions): App {
     log,
     healthProbes: [() => feed.health()],
     feed,
+    loginGuard: new LoginGuard(opts.login),
     sessionTtlMs: opts.sessionTtlHours === undefined ? undefined : opts.sessionTtlHours * 3_600_000,
   };
   const yogaLog = log.child({ module: 'yoga' });
@@ -112,7 +117,12 @@ export function buildApp(opts: AppOptions): App {
         typeof fromParams === 'string'
           ? fromParams
           : (request?.headers.get('authorization') ?? req?.headers.authorization);
-      return { ...services, request, viewer: await authenticate(db, header) };
+      return {
+        ...services,
+        request,
+        clientAddress: peerAddress(req),
+        viewer: await authenticate(db, header),
+      };
     },
     logging: {
       debug: (...args) => yogaLog.debug({ args }, 'yoga'),

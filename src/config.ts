@@ -3,6 +3,7 @@
  * process with a readable message naming the variable.
  */
 import { z } from 'zod';
+import { DEFAULT_LOGIN_LIMITS as LOGIN } from './auth/login-guard.ts';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -36,6 +37,21 @@ const schema = z.object({
   DB_POOL_SIZE: z.coerce.number().int().min(2).max(200).default(10),
   STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
   IDLE_IN_TRANSACTION_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(1000).default(LOGIN.maxFailures),
+  LOGIN_ADDRESS_MAX_FAILURES: z.coerce.number().int().min(1).max(100_000).default(LOGIN.addressMaxFailures),
+  LOGIN_WINDOW_SECONDS: z.coerce
+    .number()
+    .positive()
+    .max(86_400)
+    .default(LOGIN.windowMs / 1000),
+  LOGIN_MAX_DELAY_SECONDS: z.coerce
+    .number()
+    .min(1)
+    .max(86_400)
+    .default(LOGIN.maxDelayMs / 1000),
+  LOGIN_MAX_CONCURRENT_HASHES: z.coerce.number().int().min(1).max(64).default(LOGIN.maxConcurrentHashes),
+  LOGIN_HASH_QUEUE: z.coerce.number().int().min(0).max(10_000).default(LOGIN.hashQueue),
+  LOGIN_THROTTLE_ENTRIES: z.coerce.number().int().min(100).max(10_000_000).default(LOGIN.maxEntries),
 });
 
 export type Config = z.infer<typeof schema>;

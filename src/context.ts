@@ -1,4 +1,5 @@
 /** The per-request (per-subscription) GraphQL context: a fresh object for each operation. */
+import type { LoginGuard } from './auth/login-guard.ts';
 import type { Viewer } from './auth/viewer.ts';
 import type { Db } from './db.ts';
 import type { Feed } from './listeners/feed.ts';
@@ -13,6 +14,8 @@ export interface AppServices {
   sessionTtlMs?: number;
   /** The change feed of this process (listener, reader, hub); subscriptions are built on it. */
   feed: Feed;
+  /** Sign-in throttle and password-hashing cap of this process. */
+  loginGuard: LoginGuard;
 }
 
 export interface Context extends AppServices {
@@ -20,4 +23,9 @@ export interface Context extends AppServices {
   viewer: Viewer | null;
   /** The HTTP request (queries, mutations, SSE); absent for graphql-ws operations. */
   request?: Request;
+  /**
+   * The TCP peer address of the request (graphql-ws: of the upgrade request), `unknown` when there
+   * is none. X-Forwarded-For is not trusted (src/auth/client-address.ts).
+   */
+  clientAddress: string;
 }

@@ -84,3 +84,17 @@ export class AuthenticationFailedError extends AppError {
     super('Wrong email or password');
   }
 }
+
+/**
+ * login refused without checking the password: too many failed sign-ins for this account or
+ * from this address, or too many sign-ins being checked at once. Try again after the wait.
+ */
+export class TooManyAttemptsError extends AppError {
+  override name = 'TooManyAttemptsError';
+  constructor(
+    readonly retryAfterSeconds: number,
+    reason = 'Too many failed sign-ins',
+  ) {
+    super(`${reason}; try again in ${retryAfterSeconds} second${retryAfterSeconds === 1 ? '' : 's'}`);
+  }
+}

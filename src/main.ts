@@ -62,6 +62,15 @@ async function main() {
       sessionTtlHours: config.SESSION_TTL_HOURS,
       statementTimeoutMs: config.STATEMENT_TIMEOUT_MS,
       idleInTransactionTimeoutMs: config.IDLE_IN_TRANSACTION_TIMEOUT_MS,
+      login: {
+        maxFailures: config.LOGIN_MAX_FAILURES,
+        addressMaxFailures: config.LOGIN_ADDRESS_MAX_FAILURES,
+        windowMs: config.LOGIN_WINDOW_SECONDS * 1000,
+        maxDelayMs: config.LOGIN_MAX_DELAY_SECONDS * 1000,
+        maxConcurrentHashes: config.LOGIN_MAX_CONCURRENT_HASHES,
+        hashQueue: config.LOGIN_HASH_QUEUE,
+        maxEntries: config.LOGIN_THROTTLE_ENTRIES,
+      },
       feed: {
         pollMs: config.FEED_POLL_MS,
         heartbeatMs: config.FEED_HEARTBEAT_MS,

@@ -1,15 +1,17 @@
 /**
  * Sign-in and tokens. login checks the scrypt hash and creates a SESSION token (api_tokens row,
- * expiring after SESSION_TTL_HOURS, default 7 days); admins create and revoke long-lived API
+ * expiring after SESSION_TTL_HOURS, default 7 days), throttled per account and per client address
+ * and with password hashing capped (src/auth/login-guard.ts); admins create and revoke long-lived API
  * tokens. Tokens are shown once; only their SHA-256 is stored (an idempotent replay of
  * createApiToken therefore returns the token's record without the secret).
  */
 import { z } from 'zod';
 import { assertCan } from '../auth/access.ts';
+import { accountKey } from '../auth/login-guard.ts';
 import { hashPassword, verifyPassword } from '../auth/password.ts';
 import { generateToken, hashToken } from '../auth/tokens.ts';
 import type { Context } from '../context.ts';
-import { AuthenticationFailedError, NotFoundError } from '../errors.ts';
+import { AuthenticationFailedError, NotFoundError, TooManyAttemptsError } from '../errors.ts';
 import type { ApiToken, User } from '../generated/prisma/client.ts';
 import { writeTx } from './tx.ts';
 import { id, name, parse } from './validate.ts';
@@ -31,13 +33,38 @@ export async function login(
 ): Promise<{ token: string; user: User; expiresAt: Date }> {
   const input = loginInput.safeParse(args);
   if (!input.success) throw new AuthenticationFailedError();
-  const user = await ctx.db.prisma.user.findUnique({ where: { email: input.data.email } });
-  dummyHash ??= hashPassword('not a password');
-  const ok = await verifyPassword(input.data.password, user?.passwordHash ?? (await dummyHash));
-  if (!user || !ok || !user.active) {
-    ctx.log.info({ module: 'auth', email: input.data.email }, 'login refused');
+  const guard = ctx.loginGuard;
+  const account = accountKey(input.data.email);
+  const address = ctx.clientAddress;
+  // What was typed as an email is never logged: only a prefix of its hash.
+  const log = ctx.log.child({ module: 'auth', account: account.slice(0, 12), address });
+  const refuseIfThrottled = () => {
+    const waitMs = guard.waitMs(account, address);
+    if (waitMs <= 0) return;
+    log.debug({ waitMs }, 'login throttled');
+    throw new TooManyAttemptsError(Math.ceil(waitMs / 1000));
+  };
+  refuseIfThrottled();
+  const checking = guard.hashing(async () => {
+    // Checked again: failures may have come in while this attempt waited for its slot.
+    refuseIfThrottled();
+    const user = await ctx.db.prisma.user.findUnique({ where: { email: input.data.email } });
+    dummyHash ??= hashPassword('not a password');
+    const ok = await verifyPassword(input.data.password, user?.passwordHash ?? (await dummyHash));
+    return user && ok && user.active ? user : null;
+  });
+  if (!checking) {
+    log.debug('login refused: hashing queue full');
+    throw new TooManyAttemptsError(1, 'Too many sign-ins at once');
+  }
+  const user = await checking;
+  if (!user) {
+    const delayMs = guard.failed(account, address);
+    if (delayMs > 0) log.warn({ delayMs }, 'login refused; further attempts delayed');
+    else log.info('login refused');
     throw new AuthenticationFailedError();
   }
+  guard.succeeded(account);
   const token = generateToken();
   const expiresAt = new Date(Date.now() + (ctx.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS));
   await ctx.db.prisma.$transaction(async (tx) => {

@@ -5,6 +5,7 @@ import {
   ForbiddenError,
   IdempotencyKeyReusedError,
   NotFoundError,
+  TooManyAttemptsError,
   ValidationError,
 } from '../errors.ts';
 import type { User } from '../generated/prisma/client.ts';
@@ -82,8 +83,8 @@ builder.mutationFields((t) => ({
   login: t.field({
     type: LoginPayload,
     description:
-      'Starts a session. Safe to repeat (each call makes a new session), so it takes no idempotencyKey.',
-    errors: { types: [AuthenticationFailedError] },
+      'Starts a session. Safe to repeat (each call makes a new session), so it takes no idempotencyKey. Throttled per account and per client address: after repeated failures, TooManyAttempts until retryAfterSeconds has passed.',
+    errors: { types: [AuthenticationFailedError, TooManyAttemptsError] },
     args: { email: t.arg.string({ required: true }), password: t.arg.string({ required: true }) },
     resolve: (_root, args, ctx) => login(args, ctx),
   }),

@@ -9,6 +9,7 @@ import {
   IdempotencyKeyReusedError,
   InsufficientStockError,
   NotFoundError,
+  TooManyAttemptsError,
   ValidationError,
   VersionConflictError,
   type VersionedModel,
@@ -66,6 +67,14 @@ builder.objectType(IdempotencyKeyReusedError, {
 builder.objectType(AuthenticationFailedError, {
   name: 'AuthenticationFailed',
   interfaces: [ErrorInterface],
+});
+
+builder.objectType(TooManyAttemptsError, {
+  name: 'TooManyAttempts',
+  description:
+    'login refused without checking the password: too many failed sign-ins for this account or from this address, or too many at once. Wait retryAfterSeconds.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({ retryAfterSeconds: t.exposeInt('retryAfterSeconds') }),
 });
 
 const recordTypes = new WeakMap<object, VersionedModel>();
