@@ -1,6 +1,10 @@
-/** Sign in with email and password (the demo users of the sample data work out of the box). */
+/**
+ * Sign in with email and password (the demo users of the sample data work out of the box). When
+ * the server throttles sign-in (TooManyAttempts), its message stays up and the button counts down
+ * the wait before it can be pressed again.
+ */
 import { print } from 'graphql';
-import { type FormEvent, useState } from 'react';
+import { type FormEvent, useEffect, useState } from 'react';
 import { gql } from 'urql';
 import { type Session, type SessionBranch, session } from '../session.ts';
 
@@ -26,6 +30,9 @@ const Login_Mutation = gql`
       }
       ... on Error {
         message
+      }
+      ... on TooManyAttempts {
+        retryAfterSeconds
       }
     }
   }
@@ -64,6 +71,23 @@ export function Login() {
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  // Throttled: the time (ms) from which signing in may be tried again, and the seconds left.
+  const [retryAt, setRetryAt] = useState<number | null>(null);
+  const [secondsLeft, setSecondsLeft] = useState(0);
+
+  useEffect(() => {
+    if (retryAt === null) return;
+    const tick = () => {
+      const left = Math.ceil((retryAt - Date.now()) / 1000);
+      setSecondsLeft(Math.max(0, left));
+      if (left > 0) return;
+      setRetryAt(null);
+      setError(null);
+    };
+    tick();
+    const timer = setInterval(tick, 250);
+    return () => clearInterval(timer);
+  }, [retryAt]);
 
   async function submit(e: FormEvent) {
     e.preventDefault();
@@ -72,6 +96,11 @@ export function Login() {
     try {
       const r = await post(Login_Mutation, { email, password });
       const result = r.data?.login;
+      if (result?.__typename === 'TooManyAttempts') {
+        setError(result.message);
+        setRetryAt(Date.now() + result.retryAfterSeconds * 1000);
+        return;
+      }
       if (result?.__typename !== 'MutationLoginSuccess') {
         setError(result?.message ?? r.errors?.[0]?.message ?? 'Sign-in failed');
         return;
@@ -131,8 +160,8 @@ export function Login() {
             {error}
           </p>
         )}
-        <button type="submit" className="primary" disabled={busy}>
-          {busy ? 'Signing in…' : 'Sign in'}
+        <button type="submit" className="primary" disabled={busy || retryAt !== null}>
+          {busy ? 'Signing in…' : retryAt !== null ? `Try again in ${secondsLeft} s` : 'Sign in'}
         </button>
         <p className="hint">
           Demo: admin@example.com, manager.dt@example.com, clerk.dt@example.com — password “branchline”.
