@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import type { ExecutionArgs, GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga } from 'graphql-yoga';
@@ -24,6 +24,14 @@ import type { Logger } from './logger.ts';
 import { checkHealth } from './resolvers/health.ts';
 import { GROUPED_SUBSCRIPTIONS } from './schema/feed.ts';
 import { schema } from './schema/index.ts';
+import { renderGraphiQLPage, serveGraphiQLAsset } from './web/graphiql.ts';
+import {
+  CSRF_HEADER,
+  corsPolicy,
+  setSecurityHeaders,
+  upgradeOriginAllowed,
+  useSecurityHeaders,
+} from './web/headers.ts';
 import { createStaticHandler } from './web/static.ts';
 
 export interface AppOptions {
@@ -38,6 +46,8 @@ export interface AppOptions {
   login?: Partial<LoginLimits>;
   /** Serve the built web app from this folder at `/` (never shadowing /graphql or /health). */
   webDist?: string;
+  /** Browser origins besides the server's own allowed to call the API (CORS_ORIGINS; default none). */
+  corsOrigins?: string[];
   /** Change-feed tuning (defaults: config.ts). */
   feed?: Partial<{
     pollMs: number;
@@ -93,17 +103,28 @@ export function buildApp(opts: AppOptions): App {
     sessionTtlMs: opts.sessionTtlHours === undefined ? undefined : opts.sessionTtlHours * 3_600_000,
   };
   const yogaLog = log.child({ module: 'yoga' });
+  const corsOrigins = opts.corsOrigins ?? [];
 
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    plugins: [useAuthGate(), useQueryLimits()],
+    plugins: [
+      // Only a JSON POST or a request with the CSRF header runs an operation (src/web/headers.ts).
+      useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
+      useSecurityHeaders(),
+      useAuthGate(),
+      useQueryLimits(),
+    ],
+    cors: corsPolicy(corsOrigins),
+    // No field takes an upload: multipart bodies are not parsed at all.
+    multipart: false,
     graphiql: {
       title: 'Branchline GraphiQL',
       defaultQuery: '{ health { ok components { name ok detail } } }',
+      additionalHeaders: { [CSRF_HEADER]: '1' },
     },
-    renderGraphiQL,
+    renderGraphiQL: renderGraphiQLPage,
     // HTTP: the Authorization header. graphql-ws: connectionParams.authorization (or the header
     // of the upgrade request).
     context: async (initial) => {
@@ -135,6 +156,8 @@ export function buildApp(opts: AppOptions): App {
 
   const serveWeb = opts.webDist ? createStaticHandler(opts.webDist) : undefined;
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    setSecurityHeaders(req, res, 'api');
+    if (serveGraphiQLAsset(req, res)) return;
     if (req.url === '/health' && req.method === 'GET') {
       const health = await checkHealth(services, services.healthProbes);
       res.writeHead(health.ok ? 200 : 503, { 'content-type': 'application/json' });
@@ -155,6 +178,10 @@ export function buildApp(opts: AppOptions): App {
   // start() instead of graphql-ws's console message.
   const wsServer = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
   httpServer.on('upgrade', (req, socket, head) => {
+    if (!upgradeOriginAllowed(req, corsOrigins)) {
+      socket.end('HTTP/1.1 403 Forbidden\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      return;
+    }
     if (new URL(req.url ?? '/', 'http://localhost').pathname !== '/graphql') {
       socket.destroy();
       return;

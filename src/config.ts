@@ -52,6 +52,20 @@ const schema = z.object({
   LOGIN_MAX_CONCURRENT_HASHES: z.coerce.number().int().min(1).max(64).default(LOGIN.maxConcurrentHashes),
   LOGIN_HASH_QUEUE: z.coerce.number().int().min(0).max(10_000).default(LOGIN.hashQueue),
   LOGIN_THROTTLE_ENTRIES: z.coerce.number().int().min(100).max(10_000_000).default(LOGIN.maxEntries),
+  // Browser origins besides the server's own that may call the API (CORS) and open WebSockets.
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+    )
+    .refine(
+      (list) => list.every((o) => URL.canParse(o) && new URL(o).origin === o),
+      'must be comma-separated origins such as https://shop.example.com (scheme, host, port; no path)',
+    ),
 });
 
 export type Config = z.infer<typeof schema>;

@@ -58,6 +58,7 @@ async function main() {
       databaseUrl: database.url,
       log,
       webDist: webReady ? webDist : undefined,
+      corsOrigins: config.CORS_ORIGINS,
       poolSize: config.DB_POOL_SIZE,
       sessionTtlHours: config.SESSION_TTL_HOURS,
       statementTimeoutMs: config.STATEMENT_TIMEOUT_MS,

@@ -47,6 +47,9 @@ export default defineConfig({
   server: {
     host: '127.0.0.1',
     port: 5173,
-    proxy: { '/graphql': { target: 'http://127.0.0.1:4000', ws: true, changeOrigin: true } },
+    // rewriteWsOrigin: the API accepts WebSocket upgrades only from its own origin (or CORS_ORIGINS).
+    proxy: {
+      '/graphql': { target: 'http://127.0.0.1:4000', ws: true, changeOrigin: true, rewriteWsOrigin: true },
+    },
   },
 });

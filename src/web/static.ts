@@ -2,12 +2,14 @@
  * Serves the built web app (web/dist) from the API's HTTP server: files with their content type,
  * hashed assets cached for a year, index.html and the service worker revalidated on every load,
  * and index.html for any other GET that looks like an app route (SPA fallback). It never answers
- * /graphql or /health, so it cannot shadow the API.
+ * /graphql or /health, so it cannot shadow the API. Every answer carries the web app's security
+ * headers (src/web/headers.ts).
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
+import { setSecurityHeaders } from './headers.ts';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -49,6 +51,7 @@ export function createStaticHandler(distDir: string): StaticHandler {
       file = path.join(file, 'index.html');
       info = await stat(file).catch(() => null);
     }
+    setSecurityHeaders(req, res, 'app');
     if (!info?.isFile()) {
       // An app route (no extension) gets the app; a missing asset gets a plain 404.
       if (path.extname(pathname) !== '') {
@@ -66,7 +69,6 @@ export function createStaticHandler(distDir: string): StaticHandler {
       'content-type': TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream',
       'content-length': info.size,
       'cache-control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
-      'x-content-type-options': 'nosniff',
     });
     if (req.method === 'HEAD') {
       res.end();

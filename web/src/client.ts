@@ -11,7 +11,7 @@ import type { IntrospectionQuery } from 'graphql';
 import { applyChange, invalidateList } from './feed.ts';
 import type { Sender } from './outbox/queue.ts';
 import { embeddedKeys } from './schema.ts';
-import { forwardSubscription } from './transport.ts';
+import { CSRF_HEADERS, forwardSubscription } from './transport.ts';
 
 export interface ClientOptions {
   schema: IntrospectionQuery;
@@ -42,7 +42,10 @@ export function createUrqlClient(opts: ClientOptions): Client {
     requestPolicy: 'cache-and-network',
     fetchOptions: (): RequestInit => {
       const token = opts.getToken();
-      const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+      const headers: Record<string, string> = {
+        ...CSRF_HEADERS,
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      };
       return { headers };
     },
     exchanges: [

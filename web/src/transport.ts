@@ -28,6 +28,12 @@ export interface Observer {
 
 export const reconnects = createStore(0);
 
+/**
+ * Sent with every GraphQL request over HTTP: the server runs an operation from a GET (urql sends
+ * queries as GETs) only with this header, which a foreign page cannot add without a CORS preflight.
+ */
+export const CSRF_HEADERS = { 'x-graphql-yoga-csrf': '1' } as const;
+
 let token: () => string | null = () => null;
 let ws: WsClient | null = null;
 let mode: 'websocket' | 'sse' = 'websocket';
@@ -154,6 +160,7 @@ function sseSubscribe(request: Request, observer: Observer) {
         accept: 'text/event-stream',
         'content-type': 'application/json',
         authorization: `Bearer ${token() ?? ''}`,
+        ...CSRF_HEADERS,
       },
       body: JSON.stringify(request),
     });
