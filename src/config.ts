@@ -44,6 +44,11 @@ const schema = z.object({
     .positive()
     .max(86_400)
     .default(LOGIN.windowMs / 1000),
+  LOGIN_FIRST_DELAY_SECONDS: z.coerce
+    .number()
+    .positive()
+    .max(3600)
+    .default(LOGIN.firstDelayMs / 1000),
   LOGIN_MAX_DELAY_SECONDS: z.coerce
     .number()
     .min(1)

@@ -67,6 +67,7 @@ async function main() {
         maxFailures: config.LOGIN_MAX_FAILURES,
         addressMaxFailures: config.LOGIN_ADDRESS_MAX_FAILURES,
         windowMs: config.LOGIN_WINDOW_SECONDS * 1000,
+        firstDelayMs: config.LOGIN_FIRST_DELAY_SECONDS * 1000,
         maxDelayMs: config.LOGIN_MAX_DELAY_SECONDS * 1000,
         maxConcurrentHashes: config.LOGIN_MAX_CONCURRENT_HASHES,
         hashQueue: config.LOGIN_HASH_QUEUE,

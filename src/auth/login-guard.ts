@@ -5,7 +5,7 @@
  * Guarantees (per server process):
  * - After `maxFailures` failed sign-ins for one account (the normalised email, held only as a
  *   SHA-256) or `addressMaxFailures` from one client address (IPv6 by /64), further attempts wait
- *   an exponential delay (1 s, 2 s, 4 s ... at most `maxDelayMs`) measured from the last failure,
+ *   an exponential delay (`firstDelayMs`, then doubled per failure, at most `maxDelayMs`) measured from the last failure,
  *   during which they are refused without a database lookup or a hash. Refused attempts do not
  *   count and do not lengthen the delay.
  * - Failures are forgotten once `windowMs` has passed since the later of the last failure and the
@@ -37,6 +37,8 @@ export interface LoginLimits {
   addressMaxFailures: number;
   /** How long a failure is remembered (LOGIN_WINDOW_SECONDS). */
   windowMs: number;
+  /** The first delay; each further failure doubles it (LOGIN_FIRST_DELAY_SECONDS). */
+  firstDelayMs: number;
   /** The longest delay (LOGIN_MAX_DELAY_SECONDS). */
   maxDelayMs: number;
   /** Password checks running at once (LOGIN_MAX_CONCURRENT_HASHES). */
@@ -52,13 +54,12 @@ export const DEFAULT_LOGIN_LIMITS: LoginLimits = {
   maxFailures: 5,
   addressMaxFailures: 20,
   windowMs: 15 * 60_000,
+  firstDelayMs: 1000,
   maxDelayMs: 5 * 60_000,
   maxConcurrentHashes: 2,
   hashQueue: 20,
   maxEntries: 10_000,
 };
-
-const FIRST_DELAY_MS = 1000;
 
 interface Failures {
   count: number;
@@ -73,6 +74,7 @@ class FailureCounter {
   constructor(
     private readonly maxFailures: number,
     private readonly windowMs: number,
+    private readonly firstDelayMs: number,
     private readonly maxDelayMs: number,
     maxEntries: number,
   ) {
@@ -93,7 +95,7 @@ class FailureCounter {
     const fresh = !old || now - Math.max(old.lastAt, old.blockedUntil) > this.windowMs;
     const count = (fresh ? 0 : old.count) + 1;
     const over = count - this.maxFailures;
-    const delay = over < 0 ? 0 : Math.min(this.maxDelayMs, FIRST_DELAY_MS * 2 ** Math.min(over, 30));
+    const delay = over < 0 ? 0 : Math.min(this.maxDelayMs, this.firstDelayMs * 2 ** Math.min(over, 30));
     const entry = { count, lastAt: now, blockedUntil: now + delay };
     this.#entries.set(key, entry, { ttl: delay + this.windowMs });
     return delay;
@@ -117,9 +119,9 @@ export class LoginGuard {
 
   constructor(limits: Partial<LoginLimits> = {}) {
     this.limits = { ...DEFAULT_LOGIN_LIMITS, ...limits };
-    const { maxFailures, addressMaxFailures, windowMs, maxDelayMs, maxEntries } = this.limits;
-    this.#accounts = new FailureCounter(maxFailures, windowMs, maxDelayMs, maxEntries);
-    this.#addresses = new FailureCounter(addressMaxFailures, windowMs, maxDelayMs, maxEntries);
+    const { maxFailures, addressMaxFailures, windowMs, firstDelayMs, maxDelayMs, maxEntries } = this.limits;
+    this.#accounts = new FailureCounter(maxFailures, windowMs, firstDelayMs, maxDelayMs, maxEntries);
+    this.#addresses = new FailureCounter(addressMaxFailures, windowMs, firstDelayMs, maxDelayMs, maxEntries);
     this.#hashing = pLimit(this.limits.maxConcurrentHashes);
   }
 
