@@ -48,6 +48,9 @@ builder.scalarType('DateTime', {
     const d = new Date(String(v));
     if (typeof v !== 'string' || Number.isNaN(d.getTime()))
       throw badInput('DateTime must be an ISO-8601 string');
+    // JavaScript dates reach far beyond PostgreSQL's (no year 0, nothing before 4713 BC).
+    const year = d.getUTCFullYear();
+    if (year < 1 || year > 9999) throw badInput('DateTime must be between the years 1 and 9999');
     return d;
   },
 });

@@ -23,7 +23,13 @@ export const DEFAULT_SESSION_TTL_MS = 7 * 24 * 3_600_000;
 let dummyHash: Promise<string> | undefined;
 
 const loginInput = z.object({
-  email: z.string().trim().toLowerCase().max(320),
+  // No NUL: PostgreSQL text cannot hold one, so the lookup would fail instead of finding nobody.
+  email: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .max(320)
+    .refine((s) => !s.includes('\u0000')),
   password: z.string().max(1000),
 });
 

@@ -62,6 +62,12 @@ export function idempotencyOf(ctx: Context, op: WriteOp): { key: string | null; 
       { path: ['idempotencyKey'], message: 'must be 1 to 200 characters' },
     ]);
   }
+  // PostgreSQL text cannot hold NUL: the key's lookup would fail instead of refusing it.
+  if (key.includes('\u0000')) {
+    throw new ValidationError('idempotencyKey must not contain NUL characters', [
+      { path: ['idempotencyKey'], message: 'must not contain NUL characters' },
+    ]);
+  }
   pruneIdempotencyKeysSoon(ctx);
   return { key, hash: requestHash(op.operation, op.args) };
 }

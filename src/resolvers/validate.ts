@@ -54,6 +54,24 @@ export const price = z
   .string()
   .regex(/^\d{1,10}(\.\d{1,2})?$/, 'must be a non-negative amount with at most 10 digits and 2 decimals');
 
+/**
+ * A search term: trimmed, at most 200 characters, no NUL (PostgreSQL text cannot hold one, so a
+ * NUL would fail the query instead of matching nothing).
+ */
+export const searchTerm = z
+  .string()
+  .trim()
+  .max(200)
+  .refine((s) => !s.includes('\u0000'), 'must not contain NUL characters')
+  .nullish();
+
+/**
+ * `term` for Prisma's `contains`, which hands LIKE wildcards to PostgreSQL as they are
+ * (prisma/prisma#19506): `%`, `_` and the escape character `\` are escaped, so a search matches
+ * the text typed and nothing more.
+ */
+export const likeLiteral = (term: string): string => term.replace(/[\\%_]/g, (c) => `\\${c}`);
+
 export const email = z
   .string()
   .trim()

@@ -7,6 +7,7 @@
 import { builder } from '../builder.ts';
 import type { Order, Product, StockLevel } from '../generated/prisma/client.ts';
 import { rowImage } from '../resolvers/feed.ts';
+import { uuidArg } from './feed.ts';
 import { OrderRef } from './order.ts';
 import { ProductRef } from './product.ts';
 import { StockLevelRef } from './stock-level.ts';
@@ -16,12 +17,14 @@ builder.subscriptionFields((t) => ({
     type: ProductRef,
     description: 'Every change of one product (name, price, archiving...), as the product after it.',
     args: { id: t.arg.id({ required: true }) },
-    subscribe: (_root, args, ctx) =>
-      ctx.feed.changes(
+    subscribe: (_root, args, ctx) => {
+      const productId = uuidArg('id', args.id);
+      return ctx.feed.changes(
         ctx,
         { tables: ['products'] },
-        (row) => row.data !== null && row.rowId === String(args.id),
-      ),
+        (row) => row.data !== null && row.rowId === productId,
+      );
+    },
     resolve: (row) => rowImage<Product>(row) as Product,
   }),
   stockLevels: t.field({
@@ -32,7 +35,7 @@ builder.subscriptionFields((t) => ({
     subscribe: (_root, args, ctx) =>
       ctx.feed.changes(
         ctx,
-        { tables: ['stock_levels'], branchId: String(args.branchId) },
+        { tables: ['stock_levels'], branchId: uuidArg('branchId', args.branchId) },
         (row) => row.data !== null,
       ),
     resolve: (row) => rowImage<StockLevel>(row) as StockLevel,
@@ -44,7 +47,7 @@ builder.subscriptionFields((t) => ({
     subscribe: (_root, args, ctx) =>
       ctx.feed.changes(
         ctx,
-        { tables: ['orders'], branchId: String(args.branchId) },
+        { tables: ['orders'], branchId: uuidArg('branchId', args.branchId) },
         (row) => row.data !== null,
       ),
     resolve: (row) => rowImage<Order>(row) as Order,

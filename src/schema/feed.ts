@@ -3,9 +3,11 @@
  * cursor) and `dashboard` (live figures of a branch). Both run on the process's one change-log
  * reader; over graphql-ws, equal subscriptions are grouped (src/listeners/fanout.ts).
  */
+import { createGraphQLError } from 'graphql-yoga';
 import { builder } from '../builder.ts';
 import type { ChangeRow } from '../listeners/reader.ts';
 import type { DashboardFigures } from '../resolvers/dashboard.ts';
+import { id } from '../resolvers/validate.ts';
 
 /** Root fields whose graphql-ws subscriptions are grouped (executed once per group and event). */
 export const GROUPED_SUBSCRIPTIONS = new Set([
@@ -17,6 +19,18 @@ export const GROUPED_SUBSCRIPTIONS = new Set([
 ]);
 
 const OPS = { I: 'INSERT', U: 'UPDATE', D: 'DELETE' } as const;
+
+/**
+ * A subscription's id argument as a UUID, or the subscription is refused at its start with
+ * BAD_USER_INPUT (a malformed id would otherwise open a subscription that never delivers, or a
+ * dashboard whose query fails on every recomputation). Lower-cased, as the database writes them.
+ */
+export function uuidArg(name: string, value: string | number): string {
+  const s = String(value).toLowerCase();
+  if (!id.safeParse(s).success)
+    throw createGraphQLError(`${name} must be a UUID`, { extensions: { code: 'BAD_USER_INPUT' } });
+  return s;
+}
 
 // Named apart from history's ChangeOp (src/schema/history.ts) so the two files stay independent.
 const ChangeKind = builder.enumType('ChangeKind', { values: ['INSERT', 'UPDATE', 'DELETE'] as const });
@@ -136,14 +150,18 @@ builder.subscriptionFields((t) => ({
         description: 'Only rows of this branch, plus shared rows (products, customers).',
       }),
     },
-    subscribe: (_root, args, ctx) => ctx.feed.changes(ctx, args),
+    subscribe: (_root, args, ctx) =>
+      ctx.feed.changes(ctx, {
+        ...args,
+        branchId: args.branchId == null ? args.branchId : uuidArg('branchId', args.branchId),
+      }),
     resolve: (row) => row,
   }),
   dashboard: t.field({
     type: DashboardRef,
     description: 'Live figures of a branch: the current ones first, then each update.',
     args: { branchId: t.arg.id({ required: true }) },
-    subscribe: (_root, args, ctx) => ctx.feed.dashboard(ctx, String(args.branchId)),
+    subscribe: (_root, args, ctx) => ctx.feed.dashboard(ctx, uuidArg('branchId', args.branchId)),
     resolve: (figures) => figures,
   }),
 }));

@@ -2,6 +2,7 @@
  * Helpers for API tests: sign in as the sample users, look up sample rows, unwrap mutation
  * results, and a checksum of every table (to prove that refused input changed nothing).
  */
+import type pg from 'pg';
 import { expect } from 'vitest';
 import type { TestApp } from './app.ts';
 
@@ -42,27 +43,44 @@ export async function sample(t: TestApp): Promise<Sample> {
   };
 }
 
-/** md5 of every row of every application table, in a stable order. */
-export async function checksum(t: TestApp): Promise<Record<string, string>> {
-  const tables = [
-    'branches',
-    'products',
-    'stock_levels',
-    'stock_movements',
-    'customers',
-    'orders',
-    'order_items',
-    'order_counters',
-    'users',
-    'user_branches',
-    'api_tokens',
-    'idempotency_keys',
-    'change_log',
-  ];
+/** The application tables that checksum() covers by default. */
+export const TABLES = [
+  'branches',
+  'products',
+  'stock_levels',
+  'stock_movements',
+  'customers',
+  'orders',
+  'order_items',
+  'order_counters',
+  'users',
+  'user_branches',
+  'api_tokens',
+  'idempotency_keys',
+  'change_log',
+];
+
+/** Every table of the public schema (what a new migration adds included). */
+export async function allTables(pool: pg.Pool): Promise<string[]> {
+  const { rows } = await pool.query<{ t: string }>(
+    "SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename",
+  );
+  return rows.map((r) => r.t);
+}
+
+/**
+ * md5 of every row of every application table, in a stable order: of a test app's database, or of
+ * any pool (an attack target's `db.pool`).
+ */
+export async function checksum(
+  source: Pick<TestApp, 'db'> | pg.Pool,
+  tables: readonly string[] = TABLES,
+): Promise<Record<string, string>> {
+  const pool = 'db' in source ? source.db.pool : source;
   const out: Record<string, string> = {};
   for (const table of tables) {
-    const { rows } = await t.db.pool.query(
-      `SELECT count(*)::int AS n, coalesce(md5(string_agg(r::text, '|' ORDER BY r::text)), '') AS h FROM ${table} r`,
+    const { rows } = await pool.query(
+      `SELECT count(*)::int AS n, coalesce(md5(string_agg(r::text, '|' ORDER BY r::text)), '') AS h FROM "${table}" r`,
     );
     out[table] = `${rows[0].n}:${rows[0].h}`;
   }
