@@ -87,7 +87,7 @@ export async function benchDatabaseAt(url: string, stop: () => Promise<void>): P
       branchIds,
       async currentCursor() {
         const { rows } = await pool.query(
-          `SELECT (SELECT epoch::text FROM feed_state WHERE id = 1) AS epoch,
+          `SELECT branchline_feed_epoch() AS epoch,
                   last.xid::text AS xid, last.id::text AS id
              FROM (SELECT '0'::xid8 AS xid, 0::bigint AS id
                    UNION ALL

@@ -63,8 +63,8 @@ function openGraphql(
             fail(`event without data: ${JSON.stringify(msg).slice(0, 200)}`);
             return;
           }
-          const c = change.cursor;
-          sub.ids.push(Number(c.slice(c.lastIndexOf(':') + 1)));
+          // <epoch>:<xid>:<id>[:<stamp>]
+          sub.ids.push(Number(change.cursor.split(':')[2]));
           sub.seqs.push(seqOf(change.data?.description));
           sub.times.push(t);
         },

@@ -7,6 +7,7 @@
  *   however many changes arrive, and once more after the last change of a burst.
  * - A subscriber first gets the current figures, then every newer set; a subscriber that reads
  *   slowly skips to the newest set instead of queueing old ones (memory per subscriber: one set).
+ * - A hub-wide expiry does not stop it: it registers again and recomputes.
  * - The branch's dashboard stops listening when its last subscriber leaves.
  */
 import type pg from 'pg';
@@ -36,7 +37,9 @@ class BranchDashboard {
       rows: (rows) => {
         if (rows.some((r) => this.relevant(r))) this.schedule();
       },
-      expired: () => this.schedule(),
+      // A hub-wide expiry (pruned past this process, a new database history) drops every
+      // listener; figures need no position, so the board registers again and recomputes.
+      expired: () => this.open(),
     });
     this.schedule();
   }

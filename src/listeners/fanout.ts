@@ -12,10 +12,14 @@
  * - Writing never waits for a socket, so no member delays another. A member whose socket has
  *   more than `maxBufferedBytes` unsent (behind a burst) continues from the log, paced by what its
  *   client reads; one whose client reads nothing for `STALL_MS` ends with SUBSCRIBER_TOO_SLOW.
- * - Errors (an expired cursor, the group's stream failing) end the members with a graphql-ws
- *   `error` message carrying `extensions.code`.
+ * - Errors (an expired cursor, also one that pruning overtakes during catch-up, the group's
+ *   stream failing) end the members with a graphql-ws `error` message carrying
+ *   `extensions.code`, and the member stops counting. A catch-up read retries only a passing
+ *   connection problem, for at most `RETRY_FOR_MS`.
  * - Anything that is not a single root field among `fields`, has no viewer or has a literal
  *   cursor is not grouped (the caller runs it the ordinary way, one execution per subscriber).
+ * - The cursor is the `after` variable's value as graphql coerces it (a default value in the
+ *   operation counts when the client sends none).
  */
 
 import type { Socket } from 'node:net';
@@ -28,8 +32,9 @@ import type { FeedPosition } from './cursor.ts';
 import type { Feed } from './feed.ts';
 import { graphql } from './graphql.ts';
 import { FeedStream, feedError, STALL_MS, TOO_SLOW_MESSAGE } from './stream.ts';
+import { catchUpFailure, retryDelay } from './transient.ts';
 
-const { createSourceEventStream, GraphQLError, getOperationAST, Kind } = graphql;
+const { createSourceEventStream, GraphQLError, getOperationAST, getVariableValues, Kind } = graphql;
 type GraphQLError = import('graphql').GraphQLError;
 
 export interface JoinRequest {
@@ -282,12 +287,14 @@ class Member implements Joined {
     this.last = toPos(after);
     let until = start;
     const max = this.group.fanout.feed.opts.maxBufferedBytes;
+    let failingSince: number | undefined;
     for (let attempt = 0; !this.ended; ) {
       try {
         const from = this.last as Pos;
         // The reader fetches the next page while this one is written; a page's frames leave in
         // as few writes as the socket takes (corked, released before any wait for the client).
         for await (const page of stream.rows({ xid: from.x.toString(), id: from.i.toString() }, until)) {
+          failingSince = undefined;
           const raw = rawSocket(this.socket);
           raw?.cork();
           try {
@@ -311,12 +318,17 @@ class Member implements Joined {
         this.pending = [];
         until = this.group.fanout.feed.hub.position ?? until;
       } catch (err) {
-        if (err instanceof GraphQLError) {
-          this.end(err);
+        if (this.ended) return;
+        // An expired cursor (pruning overtook this catch-up), a changed history or a bug ends the
+        // member with its code; only a passing connection problem is retried, and not for ever.
+        failingSince ??= Date.now();
+        const end = catchUpFailure(err, failingSince, this.group.fanout.log);
+        if (end) {
+          this.end(end);
           return;
         }
         attempt++;
-        await sleep(Math.min(50 * 2 ** attempt, 1000));
+        await sleep(retryDelay(attempt));
       }
     }
     const waiting = this.pending ?? [];
@@ -506,10 +518,15 @@ export class FanOut {
     const afterArg = field.arguments?.find((a) => a.name.value === 'after');
     if (afterArg) {
       if (afterArg.value.kind === Kind.VARIABLE) {
-        const v = variables[afterArg.value.name.value];
+        const name = afterArg.value.name.value;
+        // The value graphql itself would use: the operation's default applies when the client
+        // sends none. The group runs with the variable set to null, so the cursor is read here.
+        const coerced = getVariableValues(req.schema, op.variableDefinitions ?? [], req.variables ?? {});
+        if (coerced.errors) return null;
+        const v = coerced.coerced[name];
         if (v !== undefined && v !== null && typeof v !== 'string') return null;
         after = v ?? null;
-        variables[afterArg.value.name.value] = null;
+        variables[name] = null;
       } else if (afterArg.value.kind !== Kind.NULL) {
         return null;
       }

@@ -13,7 +13,15 @@ import type { Viewer } from '../auth/viewer.ts';
 import type { Logger } from '../logger.ts';
 import type { ComponentHealth } from '../resolvers/health.ts';
 import { accessScope, FEED_TABLES } from './access.ts';
-import { CursorError, decodeCursor, encodeCursor, type FeedPosition } from './cursor.ts';
+import {
+  CursorError,
+  decodeCursor,
+  encodeCursor,
+  type FeedPosition,
+  parseCursorText,
+  positionProblem,
+  stampOf,
+} from './cursor.ts';
 import { type DashboardStream, Dashboards } from './dashboard.ts';
 import { Hub } from './hub.ts';
 import { pruneChangeLog } from './prune.ts';
@@ -77,6 +85,7 @@ export class Feed {
         this.hub.position = position;
       },
       onPrunedAhead: (pruned) => this.hub.expireAll(pruned),
+      onNewHistory: (position) => this.hub.expireAll(position),
     });
     this.dashboards = new Dashboards(this.hub, opts.pool, opts.log);
     this.wakeup = new Wakeup({
@@ -117,8 +126,10 @@ export class Feed {
     }
   }
 
-  cursorOf(position: FeedPosition): string {
-    return encodeCursor({ epoch: this.reader.epoch, xid: position.xid, id: position.id });
+  /** The cursor of a position, or of a change (`at` gives its stamp). */
+  cursorOf(position: FeedPosition & { at?: Date }): string {
+    const stamp = position.at ? stampOf(position.at) : position.stamp;
+    return encodeCursor({ epoch: this.reader.epoch, xid: position.xid, id: position.id, stamp });
   }
 
   /**
@@ -208,14 +219,16 @@ export class Feed {
   async parseCursor(after: string): Promise<FeedPosition> {
     await this.ready();
     try {
-      const c = decodeCursor(after, this.reader.epoch);
-      const position = { xid: c.xid, id: c.id };
-      if (await this.reader.isExpired(position)) {
-        throw new CursorError(
-          'The cursor is older than the retained change log; reload and subscribe again',
-          'CURSOR_EXPIRED',
-        );
-      }
+      const c = parseCursorText(after);
+      const position: FeedPosition = { xid: c.xid, id: c.id, stamp: c.stamp };
+      // One statement: the current epoch, the pruned horizon, the read horizon and the cursor's
+      // own change. A cursor from another history (restored, failed over, lost commits, from the
+      // future) is refused here, never served with a gap or a silent wait.
+      const check = await this.reader.checkPosition(position);
+      if (check.epoch !== this.reader.epoch) this.reader.request();
+      decodeCursor(after, check.epoch);
+      const problem = positionProblem(position, check);
+      if (problem) throw new CursorError(problem, 'CURSOR_EXPIRED');
       return position;
     } catch (err) {
       if (err instanceof CursorError) throw feedError(err.code, err.message);

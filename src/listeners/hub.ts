@@ -16,7 +16,10 @@ import type { ChangeRow } from './reader.ts';
 
 export interface HubListener {
   rows(rows: readonly ChangeRow[]): void;
-  /** The feed cannot continue gap-free for this listener (pruned past it). */
+  /**
+   * The feed cannot continue gap-free for this listener (pruned past it, or the database is another
+   * history): it has been unregistered.
+   */
   expired(): void;
 }
 
@@ -58,9 +61,21 @@ export class Hub {
     }
   }
 
+  /**
+   * The feed cannot continue gap-free from where it was (pruned past this process, or a new
+   * history): every listener is dropped and told. A listener that needs no position (a dashboard)
+   * may register again from inside `expired()`; it then gets the rows after `position`.
+   */
   expireAll(position: FeedPosition): void {
     this.position = position;
-    for (const l of [...this.listeners]) l.expired();
+    const expired = [...this.listeners];
     this.listeners.clear();
+    for (const l of expired) {
+      try {
+        l.expired();
+      } catch (err) {
+        this.log.error({ err }, 'feed listener failed on expiry');
+      }
+    }
   }
 }

@@ -15,10 +15,25 @@
  *   actually handed to the hub.
  * - Pruning is noticed: every read (live and catch-up) sees the pruned horizon in the same
  *   statement snapshot as its rows, so a cursor behind it is reported, never silently skipped.
+ * - One history: every live read checks, in the same snapshot as its rows, that the database is
+ *   still the history this process read (same epoch; its position not ahead of the read horizon;
+ *   the change at its position still there with the same stamp). When not (a data folder put
+ *   back, a PITR, a failover, a crash that lost asynchronous commits), it rotates the epoch (only
+ *   when the log went back: a new timeline or system identifier changes it by itself), starts
+ *   again at the new live end and reports it: every subscription ends with CURSOR_EXPIRED. The
+ *   position never goes backwards within one epoch. Catch-up pages check the epoch too.
  */
 import type pg from 'pg';
 import type { Logger } from '../logger.ts';
-import { CursorError, comparePositions, type FeedPosition } from './cursor.ts';
+import {
+  CHECK_POSITION_SQL,
+  CursorError,
+  comparePositions,
+  type FeedPosition,
+  type PositionCheck,
+  SNAPSHOT_POSITION_SQL,
+  stampOf,
+} from './cursor.ts';
 
 export interface ChangeRow extends FeedPosition {
   tbl: string;
@@ -44,12 +59,23 @@ export interface ReaderOptions {
   deliver: (rows: ChangeRow[], position: FeedPosition) => void;
   /** The process fell behind the pruned horizon (rows it never delivered were deleted). */
   onPrunedAhead: (pruned: FeedPosition) => void;
+  /**
+   * The database is not the history this process read (restored, failed over, commits lost) or
+   * its epoch changed: the reader starts again at `position`, the new history's live end.
+   */
+  onNewHistory: (position: FeedPosition) => void;
 }
 
 interface RawRow {
   held: boolean;
   pruned_xid: string | null;
   pruned_id: string | null;
+  /** The database's feed epoch (branchline_feed_epoch()). */
+  epoch: string | null;
+  /** Live reads: the position is not ahead of the read horizon. */
+  reached?: boolean;
+  /** Live reads: the change at the position exists with its stamp (true without a stamp). */
+  found?: boolean;
   xid: string | null;
   id: string | null;
   tbl: string;
@@ -66,11 +92,18 @@ interface RawRow {
 const COLUMNS =
   'c.xid::text AS xid, c.id::text AS id, c.tbl, c.op, c.row_id, c.version, c.data, c.changed, c.actor, c.branch_id, c.created_at';
 
-/** Live read: rows after the position below the horizon, plus "held back" and the pruned horizon. */
+/**
+ * Live read: rows after the position below the horizon, plus "held back", the pruned horizon, the
+ * epoch and whether the position is still in this history ($4: the position's stamp or null).
+ */
 const LIVE_SQL = `
-SELECT s.held, s.pruned_xid, s.pruned_id, ${COLUMNS}
+SELECT s.held, s.pruned_xid, s.pruned_id, s.epoch, s.reached, s.found, ${COLUMNS}
   FROM (SELECT EXISTS (SELECT 1 FROM change_log h WHERE h.xid >= pg_snapshot_xmin(pg_current_snapshot())) AS held,
-               f.pruned_xid, f.pruned_id::text AS pruned_id
+               f.pruned_xid, f.pruned_id::text AS pruned_id, branchline_feed_epoch() AS epoch,
+               ($1::xid8, $2::bigint) <= (pg_snapshot_xmin(pg_current_snapshot()), 0::bigint) AS reached,
+               ($4::bigint IS NULL OR EXISTS (
+                  SELECT 1 FROM change_log a WHERE a.xid = $1::xid8 AND a.id = $2::bigint
+                     AND branchline_change_stamp(a.created_at) = $4::bigint)) AS found
           FROM feed_state f WHERE f.id = 1) s
   LEFT JOIN LATERAL (
     SELECT * FROM change_log c
@@ -80,8 +113,9 @@ SELECT s.held, s.pruned_xid, s.pruned_id, ${COLUMNS}
 
 /** Catch-up read: rows in (after, until], which the live reader has already passed (all final). */
 const RANGE_SQL = `
-SELECT false AS held, s.pruned_xid, s.pruned_id, ${COLUMNS}
-  FROM (SELECT f.pruned_xid, f.pruned_id::text AS pruned_id FROM feed_state f WHERE f.id = 1) s
+SELECT false AS held, s.pruned_xid, s.pruned_id, s.epoch, ${COLUMNS}
+  FROM (SELECT f.pruned_xid, f.pruned_id::text AS pruned_id, branchline_feed_epoch() AS epoch
+          FROM feed_state f WHERE f.id = 1) s
   LEFT JOIN LATERAL (
     SELECT * FROM change_log c
      WHERE (c.xid, c.id) > ($1::xid8, $2::bigint) AND (c.xid, c.id) <= ($3::xid8, $4::bigint)
@@ -192,14 +226,23 @@ export class ChangeReader {
     }
   }
 
-  private async init(): Promise<void> {
-    const { rows } = await this.opts.pool.query<{ epoch: string; xmin: string }>(
-      'SELECT epoch::text AS epoch, pg_snapshot_xmin(pg_current_snapshot())::text AS xmin FROM feed_state WHERE id = 1',
-    );
+  /** The epoch and the live end: the newest change below the read horizon (or the horizon). */
+  private async liveEnd(): Promise<{ epoch: string; position: FeedPosition }> {
+    const { rows } = await this.opts.pool.query<{
+      epoch: string | null;
+      xid: string;
+      id: string;
+      stamp: string | null;
+    }>(SNAPSHOT_POSITION_SQL);
     const row = rows[0];
-    if (!row) throw new Error('feed_state has no row: is the database migrated?');
-    this.epoch = row.epoch;
-    this.position = { xid: row.xmin, id: '0' };
+    if (!row?.epoch) throw new Error('feed_state has no row: is the database migrated?');
+    return { epoch: row.epoch, position: { xid: row.xid, id: row.id, stamp: row.stamp } };
+  }
+
+  private async init(): Promise<void> {
+    const start = await this.liveEnd();
+    this.epoch = start.epoch;
+    this.position = start.position;
     this.opts.onStart(this.position);
     this.log.info({ epoch: this.epoch, position: this.position }, 'change feed starts at the live end');
     this.readyResolve();
@@ -207,10 +250,26 @@ export class ChangeReader {
 
   private async readBatch(): Promise<{ held: boolean; full: boolean }> {
     const pos = this.position as FeedPosition;
-    const { rows } = await this.opts.pool.query<RawRow>(LIVE_SQL, [pos.xid, pos.id, this.batchSize]);
+    const { rows } = await this.opts.pool.query<RawRow>(LIVE_SQL, [
+      pos.xid,
+      pos.id,
+      this.batchSize,
+      pos.stamp ?? null,
+    ]);
     this.lastReadAt = Date.now();
-    const pruned = prunedOf(rows[0]);
-    if (pruned && comparePositions(pos, pruned) < 0) {
+    const head = rows[0];
+    if (head && head.epoch !== this.epoch) {
+      // Another process rotated the epoch, or the timeline or system identifier changed.
+      return this.newHistory('the feed epoch changed', false);
+    }
+    const pruned = prunedOf(head);
+    const vsPruned = pruned ? comparePositions(pos, pruned) : 1;
+    if (head && (!head.reached || (vsPruned > 0 && !head.found))) {
+      // The log's newest position is below what this process read, or the change it last read
+      // is gone: the database went back (data folder put back, PITR, lost asynchronous commits).
+      return this.newHistory('the change log went back behind what this process had read', true);
+    }
+    if (pruned && vsPruned < 0) {
       // Rows this process never delivered were pruned (it was stopped or stuck for longer than
       // the retention). Subscriptions cannot continue without a gap: they end with CURSOR_EXPIRED.
       this.log.error({ position: pos, pruned }, 'the change feed fell behind the pruned horizon');
@@ -221,10 +280,34 @@ export class ChangeReader {
     const changes = rows.filter((r) => r.xid !== null).map(toRow);
     if (changes.length > 0) {
       const last = changes[changes.length - 1] as ChangeRow;
-      this.position = { xid: last.xid, id: last.id };
+      this.position = { xid: last.xid, id: last.id, stamp: stampOf(last.at) };
       this.opts.deliver(changes, this.position);
     }
     return { held: rows[0]?.held ?? false, full: changes.length >= this.batchSize };
+  }
+
+  /**
+   * The database is not the history this process read: rotate the epoch when the log went back
+   * (once, whichever process sees it first; a compare-and-set on the epoch it knew), start again
+   * at the new live end, and end every subscription (they would otherwise skip or repeat).
+   */
+  private async newHistory(reason: string, rotate: boolean): Promise<{ held: boolean; full: boolean }> {
+    const before = { epoch: this.epoch, position: this.position };
+    if (rotate) {
+      await this.opts.pool.query(
+        'UPDATE feed_state SET epoch = gen_random_uuid() WHERE id = 1 AND branchline_feed_epoch() = $1',
+        [this.epoch],
+      );
+    }
+    const start = await this.liveEnd();
+    this.epoch = start.epoch;
+    this.position = start.position;
+    this.log.error(
+      { reason, before, epoch: this.epoch, position: this.position },
+      'the database is not the history this process read (restored, failed over or commits lost): every subscription ends with CURSOR_EXPIRED',
+    );
+    this.opts.onNewHistory(this.position);
+    return { held: false, full: true };
   }
 
   /**
@@ -240,6 +323,14 @@ export class ChangeReader {
     while (next) {
       const { rows } = await next;
       next = null;
+      if (rows[0] && rows[0].epoch !== this.epoch) {
+        // The database's history changed under this catch-up: the live reader will notice too.
+        this.request();
+        throw new CursorError(
+          'The database history changed (restored or failed over); reload and subscribe again',
+          'CURSOR_EXPIRED',
+        );
+      }
       const pruned = prunedOf(rows[0]);
       if (pruned && comparePositions(from, pruned) < 0) {
         throw new CursorError(
@@ -268,12 +359,15 @@ export class ChangeReader {
     return page;
   }
 
-  /** Whether a position is behind the pruned horizon (checked when a subscription starts). */
-  async isExpired(position: FeedPosition): Promise<boolean> {
-    const { rows } = await this.opts.pool.query<{ pruned_xid: string | null; pruned_id: string | null }>(
-      'SELECT pruned_xid, pruned_id::text AS pruned_id FROM feed_state WHERE id = 1',
-    );
-    const pruned = prunedOf(rows[0]);
-    return pruned !== null && comparePositions(position, pruned) < 0;
+  /** A position checked against the database's current history (CHECK_POSITION_SQL). */
+  async checkPosition(position: FeedPosition): Promise<PositionCheck> {
+    const { rows } = await this.opts.pool.query<PositionCheck>(CHECK_POSITION_SQL, [
+      position.xid,
+      position.id,
+      position.stamp ?? null,
+    ]);
+    const row = rows[0];
+    if (!row) throw new Error('feed_state has no row: is the database migrated?');
+    return row;
   }
 }

@@ -13,13 +13,16 @@
  *   burst (one large transaction) then continues from the log, paced by its reading; one that has
  *   read nothing for `STALL_MS` ends with `SUBSCRIBER_TOO_SLOW` (the client resumes from its last
  *   cursor). Catch-up waits for the consumer instead of queueing without bound.
- * - A cursor behind the pruned horizon ends the stream with `CURSOR_EXPIRED`.
+ * - A cursor behind the pruned horizon ends the stream with `CURSOR_EXPIRED`, also when pruning
+ *   overtakes the catch-up. A catch-up read retries only a passing connection problem, for at
+ *   most `RETRY_FOR_MS` (then UNAVAILABLE); any other failure ends the stream at once.
  */
 import type { GraphQLError } from 'graphql';
-import { CursorError, comparePositions, type FeedPosition } from './cursor.ts';
+import { comparePositions, type FeedPosition } from './cursor.ts';
 import { graphql } from './graphql.ts';
 import type { Hub, Registration } from './hub.ts';
 import type { ChangeReader, ChangeRow } from './reader.ts';
+import { catchUpFailure, retryDelay } from './transient.ts';
 
 export type FeedErrorCode =
   | 'SUBSCRIBER_TOO_SLOW'
@@ -133,9 +136,11 @@ export class FeedStream implements AsyncIterableIterator<ChangeRow> {
 
   /** Reads (last, until] from the log into the queue at the consumer's pace, then releases `pending`. */
   private async catchUp(until: FeedPosition): Promise<void> {
+    let failingSince: number | undefined;
     for (let attempt = 0; !this.ended; ) {
       try {
         for await (const page of this.rows(this.last, until)) {
+          failingSince = undefined;
           for (const row of page) this.push(row, true);
           while (this.queue.length >= this.maxQueue / 2 && !this.ended) {
             const drained = new Promise<void>((r) => {
@@ -155,13 +160,17 @@ export class FeedStream implements AsyncIterableIterator<ChangeRow> {
         this.pending = [];
         until = this.source.hub.position ?? until;
       } catch (err) {
-        if (err instanceof CursorError) {
-          this.fail(feedError(err.code, err.message));
+        if (this.ended) return;
+        // Only a passing connection problem is retried (from where catch-up got to), and not
+        // for ever; anything else ends the subscription with its code.
+        failingSince ??= Date.now();
+        const end = catchUpFailure(err, failingSince, this.source.reader.log);
+        if (end) {
+          this.fail(end);
           return;
         }
-        // The database is unreachable for a moment: retry from where catch-up got to.
         attempt++;
-        await sleep(Math.min(50 * 2 ** attempt, 1000));
+        await sleep(retryDelay(attempt));
       }
     }
     const live = this.pending ?? [];

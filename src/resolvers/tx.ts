@@ -118,9 +118,11 @@ export async function readSnapshot<T>(
   return ctx.db.prisma.$transaction(
     async (tx) => {
       const [pos] =
-        await tx.$queryRawUnsafe<{ xid: string; id: string; epoch: string }[]>(SNAPSHOT_POSITION_SQL);
+        await tx.$queryRawUnsafe<{ xid: string; id: string; epoch: string; stamp: string | null }[]>(
+          SNAPSHOT_POSITION_SQL,
+        );
       const result = await fn(tx);
-      return { result, feedCursor: encodeCursor({ epoch: pos.epoch, xid: pos.xid, id: pos.id }) };
+      return { result, feedCursor: encodeCursor(pos) };
     },
     { ...TX_OPTIONS, isolationLevel: Prisma.TransactionIsolationLevel.RepeatableRead },
   );
