@@ -18,7 +18,7 @@ const code = z
   .trim()
   .toUpperCase()
   .regex(/^[A-Z0-9]{1,16}$/, 'must be 1 to 16 letters or digits');
-const fields = { code, name: name(200), address: text(500).nullish() };
+export const fields = { code, name: name(200), address: text(500).nullish() };
 const createInput = z.object({ id: id.nullish(), ...fields });
 const patchInput = z
   .object({ code: code.optional(), name: fields.name.optional(), address: fields.address })
