@@ -11,7 +11,7 @@ import type { Customer, Prisma } from '../generated/prisma/client.ts';
 import { uniqueAsValidation } from './errors.ts';
 import { type PageArgs, readPage } from './page.ts';
 import { type Tx, writeTx } from './tx.ts';
-import { email, id, name, parse, text, version } from './validate.ts';
+import { email, id, likeLiteral, name, parse, searchTerm, text, version } from './validate.ts';
 import { versionedUpdate } from './versioned.ts';
 import { requireViewer } from './viewer.ts';
 
@@ -50,15 +50,16 @@ export function listCustomers(
   ctx: Context,
 ) {
   requireViewer(ctx);
-  const search = parse(z.string().trim().max(200).nullish(), args.search);
+  const search = parse(searchTerm, args.search);
+  const like = search ? likeLiteral(search) : '';
   const where: Prisma.CustomerWhereInput = {
     ...(args.includeArchived ? {} : { active: true }),
     ...(search
       ? {
           OR: [
-            { name: { contains: search, mode: 'insensitive' } },
-            { email: { contains: search, mode: 'insensitive' } },
-            { phone: { contains: search } },
+            { name: { contains: like, mode: 'insensitive' } },
+            { email: { contains: like, mode: 'insensitive' } },
+            { phone: { contains: like } },
           ],
         }
       : {}),

@@ -9,7 +9,7 @@ import { type PageArgs, readPage } from './page.ts';
 import { editProductSql } from './product-edit.ts';
 import { sqlWriteTx } from './sql-tx.ts';
 import { writeTx } from './tx.ts';
-import { id, name, parse, price, text, version } from './validate.ts';
+import { id, likeLiteral, name, parse, price, searchTerm, text, version } from './validate.ts';
 import { requireViewer } from './viewer.ts';
 
 type Query = Record<string, unknown>;
@@ -37,14 +37,15 @@ export interface ListProductsArgs extends PageArgs {
 
 export function listProducts(query: Query, args: ListProductsArgs, ctx: Context) {
   requireViewer(ctx);
-  const search = parse(z.string().trim().max(200).nullish(), args.search);
+  const search = parse(searchTerm, args.search);
+  const like = search ? likeLiteral(search) : '';
   const where: Prisma.ProductWhereInput = {
     ...(args.includeArchived ? {} : { active: true }),
     ...(search
       ? {
           OR: [
-            { name: { contains: search, mode: 'insensitive' } },
-            { sku: { contains: search, mode: 'insensitive' } },
+            { name: { contains: like, mode: 'insensitive' } },
+            { sku: { contains: like, mode: 'insensitive' } },
           ],
         }
       : {}),
