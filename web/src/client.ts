@@ -8,7 +8,7 @@ import { Client, fetchExchange, mapExchange, subscriptionExchange } from '@urql/
 import { offlineExchange } from '@urql/exchange-graphcache';
 import { makeDefaultStorage } from '@urql/exchange-graphcache/default-storage';
 import type { IntrospectionQuery } from 'graphql';
-import { applyChange, invalidateList } from './feed.ts';
+import { applyChange, invalidateList, noteListCursors } from './feed.ts';
 import type { Sender } from './outbox/queue.ts';
 import { embeddedKeys } from './schema.ts';
 import { CSRF_HEADERS, forwardSubscription } from './transport.ts';
@@ -56,6 +56,8 @@ export function createUrqlClient(opts: ClientOptions): Client {
         },
       }),
       cache,
+      // Below the cache: network results only, before they are written (see noteListCursors).
+      mapExchange({ onResult: noteListCursors }),
       subscriptionExchange({ forwardSubscription: (request) => forwardSubscription(request) }),
       fetchExchange,
     ],

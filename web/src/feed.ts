@@ -7,12 +7,19 @@
  * Inserts and deletes (and status/archive changes) mark the affected lists stale so they reload.
  *
  * On every reconnect the subscription restarts from the last applied cursor. A cursor the server
- * no longer serves (CURSOR_EXPIRED) is dropped and every view reloads.
+ * no longer serves (CURSOR_EXPIRED: pruned, or from a database history that was lost to a restore,
+ * a failover or a crash) is dropped and every view reloads.
+ *
+ * No list misses a change (feed-position.ts): every list loaded from the network reports its
+ * snapshot cursor here; the feed starts from the oldest one loaded before it knew where to start,
+ * and restarts from a list's cursor when that list arrived after the feed had applied changes
+ * beyond it.
  */
-import type { Client } from '@urql/core';
+import type { Client, OperationResult } from '@urql/core';
 import { gql } from '@urql/core';
 import type { Cache } from '@urql/exchange-graphcache';
 import type { IntrospectionQuery } from 'graphql';
+import { FeedStart } from './feed-position.ts';
 import { createStore } from './lib/store.ts';
 import { hasField } from './schema.ts';
 import type { Session } from './session.ts';
@@ -48,11 +55,10 @@ export const TABLES = ['stock_levels', 'products', 'orders', 'customers', 'branc
 export const reloadEpoch = createStore(0);
 
 /**
- * Whether the feed knows the cursor it starts from. Views load their lists only after that: a
- * list's snapshot is then never older than the feed's cursor, so no change can fall between the
- * two (a change at or after the cursor that the list already shows is applied again, harmlessly,
- * by version). When no cursor can be had (offline, server unreachable) the views load anyway from
- * the cache after at most READY_WAIT_MS.
+ * Whether the feed knows the cursor it starts from. Views wait for it (at most READY_WAIT_MS, then
+ * they load anyway, e.g. from the cache when offline), so lists are seldom older than the feed's
+ * cursor; when one is, `position` moves the feed back to it, so no change can fall between the
+ * two (a change the list already shows is applied again, harmlessly, by version).
  */
 export const feedReady = createStore(false);
 const READY_WAIT_MS = 3000;
@@ -189,6 +195,25 @@ export function applyChange(schema: IntrospectionQuery) {
 
 let stopCurrent: (() => void) | null = null;
 
+/** Where the feed is, against the lists in the cache. */
+const position = new FeedStart();
+/** Restarts the running feed from a cursor (set while a feed runs). */
+let restartFrom: ((cursor: string) => void) | null = null;
+
+/**
+ * urql `mapExchange` hook below the cache: every query result from the network reports the
+ * snapshot cursors (`feedCursor`) of the lists in it before they are written to the cache.
+ */
+export function noteListCursors(result: OperationResult): void {
+  if (result.operation.kind !== 'query' || !result.data) return;
+  for (const value of Object.values(result.data as Record<string, unknown>)) {
+    const cursor = (value as { feedCursor?: unknown } | null)?.feedCursor;
+    if (typeof cursor !== 'string') continue;
+    const from = position.list(cursor);
+    if (from) restartFrom?.(from);
+  }
+}
+
 function errorCode(error: { graphQLErrors?: { extensions?: Row }[] } | undefined): string | undefined {
   return error?.graphQLErrors?.map((e) => e.extensions?.code).find((c): c is string => typeof c === 'string');
 }
@@ -202,6 +227,7 @@ export function startFeed(client: Client, s: Session) {
   let stopped = false;
   let generation = 0;
   feedReady.set(false);
+  position.reset();
   const readyAnyway = setTimeout(() => feedReady.set(true), READY_WAIT_MS);
   const ready = () => {
     clearTimeout(readyAnyway);
@@ -211,6 +237,10 @@ export function startFeed(client: Client, s: Session) {
   const restart = (delay: number) => {
     clearTimeout(timer);
     timer = setTimeout(() => void start(), delay);
+  };
+  restartFrom = (cursor) => {
+    localStorage.setItem(key, cursor);
+    restart(0);
   };
 
   const start = async () => {
@@ -235,8 +265,10 @@ export function startFeed(client: Client, s: Session) {
         return;
       }
       after = cursor;
-      localStorage.setItem(key, after);
     }
+    // An older list in the cache moves the start back to its snapshot.
+    after = position.start(after);
+    localStorage.setItem(key, after);
     ready();
     sub = client
       .subscription(Feed_Subscription, { after, branchId: null, tables: TABLES })
@@ -246,6 +278,7 @@ export function startFeed(client: Client, s: Session) {
           const code = errorCode(result.error);
           if (code === 'CURSOR_EXPIRED' || code === 'BAD_CURSOR') {
             localStorage.removeItem(key);
+            position.reset();
             reloadEpoch.set((n) => n + 1);
             restart(0);
           } else if (code === 'UNAUTHENTICATED') {
@@ -257,6 +290,7 @@ export function startFeed(client: Client, s: Session) {
         }
         const change = (result.data as { changes?: Change } | undefined)?.changes;
         if (change) {
+          position.applied(change.cursor);
           localStorage.setItem(key, change.cursor);
           patchStatus({ lastChangeAt: Date.now() });
         }
@@ -270,6 +304,8 @@ export function startFeed(client: Client, s: Session) {
     clearTimeout(timer);
     clearTimeout(readyAnyway);
     feedReady.set(false);
+    position.reset();
+    restartFrom = null;
     offReconnect();
     sub?.unsubscribe();
   };
