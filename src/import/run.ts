@@ -26,7 +26,7 @@ export interface ImportOptions {
   dryRun: boolean;
   batchSize?: number;
   /** Called once the plan is made, before anything is written. */
-  onPlan?(plan: Plan): void;
+  onPlan?(plan: Plan): void | Promise<void>;
   onProgress?(done: number, total: number): void;
 }
 
@@ -43,7 +43,7 @@ export async function runImport(opts: ImportOptions): Promise<ImportResult> {
   const merged = mergeSources(opts.copies, opts.mapping);
   const state = await loadState(opts.db.pool, opts.mapping.namespace);
   const plan = makePlan(merged, opts.mapping, state);
-  opts.onPlan?.(plan);
+  await opts.onPlan?.(plan);
   let error: string | undefined;
   if (!opts.dryRun) {
     try {

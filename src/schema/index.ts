@@ -8,6 +8,7 @@ import './branch.ts';
 import './customer.ts';
 import './errors.ts';
 import './history.ts';
+import './import.ts';
 import './movement.ts';
 import './order.ts';
 import './product.ts';
