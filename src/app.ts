@@ -14,6 +14,7 @@ import { peerAddress } from './auth/client-address.ts';
 import { useAuthGate } from './auth/gate.ts';
 import { LoginGuard, type LoginLimits } from './auth/login-guard.ts';
 import { authenticate } from './auth/viewer.ts';
+import { httpServerOptions, SocketShares, watchRequestBody } from './connections.ts';
 import type { AppServices, Context } from './context.ts';
 import { createDb } from './db.ts';
 import { useQueryLimits } from './limits.ts';
@@ -24,6 +25,13 @@ import type { Logger } from './logger.ts';
 import { checkHealth } from './resolvers/health.ts';
 import { GROUPED_SUBSCRIPTIONS } from './schema/feed.ts';
 import { schema } from './schema/index.ts';
+import {
+  CATCH_UP_POOL_DEFAULT,
+  HTTP_TIMEOUT_DEFAULTS,
+  type HttpTimeouts,
+  SHARE_DEFAULTS,
+  type ShareLimits,
+} from './shares.ts';
 import { renderGraphiQLPage, serveGraphiQLAsset } from './web/graphiql.ts';
 import {
   CSRF_HEADER,
@@ -56,7 +64,13 @@ export interface AppOptions {
     maxBufferedBytes: number;
     retentionDays: number;
     pruneEveryMs: number;
+    /** Connections of the catch-up reads' own pool (default: CATCH_UP_POOL_DEFAULT in src/shares.ts). */
+    catchUpPoolSize: number;
   }>;
+  /** Caps on WebSocket connections and subscriptions (defaults: SHARE_DEFAULTS in src/shares.ts). */
+  shares?: Partial<ShareLimits>;
+  /** HTTP request read timeouts (defaults: HTTP_TIMEOUT_DEFAULTS in src/shares.ts). */
+  http?: Partial<HttpTimeouts>;
 }
 
 export interface App {
@@ -82,6 +96,8 @@ export function buildApp(opts: AppOptions): App {
     },
     log,
   );
+  const shares: ShareLimits = { ...SHARE_DEFAULTS, ...opts.shares };
+  const httpTimeouts: HttpTimeouts = { ...HTTP_TIMEOUT_DEFAULTS, ...opts.http };
   const feed = new Feed({
     databaseUrl: opts.databaseUrl,
     pool: db.pool,
@@ -92,6 +108,8 @@ export function buildApp(opts: AppOptions): App {
     maxBufferedBytes: opts.feed?.maxBufferedBytes ?? 4 * 1024 * 1024,
     retentionMs: (opts.feed?.retentionDays ?? 7) * 86_400_000,
     pruneEveryMs: opts.feed?.pruneEveryMs ?? 3_600_000,
+    catchUpPoolSize: opts.feed?.catchUpPoolSize ?? CATCH_UP_POOL_DEFAULT,
+    maxSubscriptionsPerUser: shares.subscriptionsPerUser,
   });
   const fanout = new FanOut(feed, log, GROUPED_SUBSCRIPTIONS);
   const services: AppServices = {
@@ -167,7 +185,8 @@ export function buildApp(opts: AppOptions): App {
     if (serveWeb && (await serveWeb(req, res))) return;
     await yoga.handle(req, res);
   };
-  const httpServer = createServer((req, res) => {
+  const httpServer = createServer(httpServerOptions(httpTimeouts), (req, res) => {
+    watchRequestBody(req, res, httpTimeouts.bodyIdleTimeoutMs, log);
     handle(req, res).catch((err) => {
       log.error({ err }, 'request failed');
       if (!res.headersSent) res.writeHead(500).end();
@@ -177,6 +196,7 @@ export function buildApp(opts: AppOptions): App {
   // noServer: the upgrade is routed here by hand, so an HTTP listen error (port in use) reaches
   // start() instead of graphql-ws's console message.
   const wsServer = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
+  const socketShares = new SocketShares(shares, db, feed, log);
   httpServer.on('upgrade', (req, socket, head) => {
     if (!upgradeOriginAllowed(req, corsOrigins)) {
       socket.end('HTTP/1.1 403 Forbidden\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
@@ -186,10 +206,14 @@ export function buildApp(opts: AppOptions): App {
       socket.destroy();
       return;
     }
+    if (!socketShares.admitUpgrade(req, socket)) return;
     wsServer.handleUpgrade(req, socket, head, (ws) => wsServer.emit('connection', ws, req));
   });
   useServer<Record<string, unknown>, { request: IncomingMessage }>(
     {
+      // No token, no socket: connection_init must carry a valid one (4403), within the time (4408).
+      connectionInitWaitTimeout: shares.wsInitTimeoutMs,
+      onConnect: (ctx) => socketShares.onConnect(ctx),
       execute: (args) => (args as EnvelopedArgs).rootValue.execute(args) as never,
       // A subscription refused at its start (no viewer, bad cursor...) ends with a graphql-ws
       // `error` message carrying extensions.code, not with a `next` holding errors.
@@ -204,6 +228,8 @@ export function buildApp(opts: AppOptions): App {
         })() as never;
       },
       onSubscribe: async (ctx, id, params) => {
+        const refused = socketShares.refusal(ctx);
+        if (refused) return refused as GraphQLError[];
         try {
           return (await subscribeOperation(ctx, id, params)) as EnvelopedArgs | GraphQLError[];
         } catch (err) {

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { DEFAULT_LOGIN_LIMITS as LOGIN } from './auth/login-guard.ts';
+import { CATCH_UP_POOL_DEFAULT, HTTP_TIMEOUT_DEFAULTS as HTTP, SHARE_DEFAULTS as SHARES } from './shares.ts';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -37,6 +38,36 @@ const schema = z.object({
   DB_POOL_SIZE: z.coerce.number().int().min(2).max(200).default(10),
   STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
   IDLE_IN_TRANSACTION_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  // Fair shares (src/shares.ts): WebSockets, subscriptions and catch-up reads per user and address.
+  WS_MAX_CONNECTIONS_PER_USER: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100_000)
+    .default(SHARES.wsConnectionsPerUser),
+  WS_MAX_CONNECTIONS_PER_ADDRESS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1_000_000)
+    .default(SHARES.wsConnectionsPerAddress),
+  WS_INIT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(SHARES.wsInitTimeoutMs),
+  MAX_SUBSCRIPTIONS_PER_CONNECTION: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100_000)
+    .default(SHARES.subscriptionsPerConnection),
+  MAX_SUBSCRIPTIONS_PER_USER: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1_000_000)
+    .default(SHARES.subscriptionsPerUser),
+  FEED_CATCHUP_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(CATCH_UP_POOL_DEFAULT),
+  HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(HTTP.headersTimeoutMs),
+  HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).max(3_600_000).default(HTTP.requestTimeoutMs),
+  HTTP_BODY_IDLE_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(HTTP.bodyIdleTimeoutMs),
   LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(1000).default(LOGIN.maxFailures),
   LOGIN_ADDRESS_MAX_FAILURES: z.coerce.number().int().min(1).max(100_000).default(LOGIN.addressMaxFailures),
   LOGIN_WINDOW_SECONDS: z.coerce

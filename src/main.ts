@@ -79,6 +79,19 @@ async function main() {
         maxQueue: config.FEED_SUBSCRIBER_QUEUE,
         maxBufferedBytes: config.FEED_SUBSCRIBER_MAX_BYTES,
         retentionDays: config.FEED_RETENTION_DAYS,
+        catchUpPoolSize: config.FEED_CATCHUP_POOL_SIZE,
+      },
+      shares: {
+        wsConnectionsPerUser: config.WS_MAX_CONNECTIONS_PER_USER,
+        wsConnectionsPerAddress: config.WS_MAX_CONNECTIONS_PER_ADDRESS,
+        wsInitTimeoutMs: config.WS_INIT_TIMEOUT_MS,
+        subscriptionsPerConnection: config.MAX_SUBSCRIPTIONS_PER_CONNECTION,
+        subscriptionsPerUser: config.MAX_SUBSCRIPTIONS_PER_USER,
+      },
+      http: {
+        headersTimeoutMs: config.HTTP_HEADERS_TIMEOUT_MS,
+        requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
+        bodyIdleTimeoutMs: config.HTTP_BODY_IDLE_TIMEOUT_MS,
       },
     });
     const { url } = await app.start(config.PORT, config.HOST);

@@ -8,7 +8,10 @@
  * - A subscriber first gets the current figures, then every newer set; a subscriber that reads
  *   slowly skips to the newest set instead of queueing old ones (memory per subscriber: one set).
  * - A hub-wide expiry does not stop it: it registers again and recomputes.
- * - The branch's dashboard stops listening when its last subscriber leaves.
+ * - The branch's dashboard stops listening when its last subscriber leaves, and then runs no
+ *   further query (one already running finishes, and its result is dropped).
+ * - A failing query is retried with a growing delay (`minIntervalMs` doubled per failure, at most
+ *   `MAX_RETRY_MS`), only while somebody watches.
  */
 import type pg from 'pg';
 import type { Logger } from '../logger.ts';
@@ -17,6 +20,8 @@ import type { Hub, Registration } from './hub.ts';
 import type { ChangeRow } from './reader.ts';
 
 const RELEVANT = new Set(['orders', 'order_items', 'stock_levels']);
+/** The longest wait before retrying a failed dashboard query. */
+const MAX_RETRY_MS = 10_000;
 
 class BranchDashboard {
   readonly streams = new Set<DashboardStream>();
@@ -26,6 +31,9 @@ class BranchDashboard {
   private computing = false;
   private dirty = false;
   private lastAt = 0;
+  private closed = false;
+  /** Failed queries in a row (the retry delay grows with them). */
+  private failures = 0;
 
   constructor(
     private readonly owner: Dashboards,
@@ -45,7 +53,9 @@ class BranchDashboard {
   }
 
   close(): void {
+    this.closed = true;
     this.reg?.unregister();
+    this.reg = null;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
   }
@@ -55,30 +65,45 @@ class BranchDashboard {
   }
 
   private schedule(): void {
+    if (this.closed) return;
     if (this.computing || this.timer) {
       this.dirty = true;
       return;
     }
-    const wait = Math.max(0, this.lastAt + this.owner.minIntervalMs - Date.now());
+    const interval =
+      this.failures === 0
+        ? this.owner.minIntervalMs
+        : Math.min(this.owner.minIntervalMs * 2 ** this.failures, MAX_RETRY_MS);
+    const wait = Math.max(0, this.lastAt + interval - Date.now());
     this.timer = setTimeout(() => void this.compute(), wait);
   }
 
   private async compute(): Promise<void> {
     this.timer = null;
+    if (this.closed) return;
     this.computing = true;
     this.dirty = false;
+    this.owner.queries++;
     try {
-      this.latest = await computeDashboard(this.owner.pool, this.branchId);
-      this.owner.computations++;
-      for (const s of this.streams) s.offer(this.latest);
+      const figures = await computeDashboard(this.owner.pool, this.branchId);
+      this.failures = 0;
+      if (!this.closed) {
+        this.latest = figures;
+        this.owner.computations++;
+        for (const s of this.streams) s.offer(figures);
+      }
     } catch (err) {
-      this.owner.log.warn({ err: (err as Error).message, branchId: this.branchId }, 'dashboard query failed');
+      this.failures++;
+      this.owner.log.warn(
+        { err: (err as Error).message, branchId: this.branchId, failures: this.failures },
+        'dashboard query failed',
+      );
       this.dirty = true;
     } finally {
       this.lastAt = Date.now();
       this.computing = false;
     }
-    if (this.dirty && this.reg) this.schedule();
+    if (this.dirty) this.schedule();
   }
 }
 
@@ -136,6 +161,8 @@ export class Dashboards {
   private readonly boards = new Map<string, BranchDashboard>();
   /** How many times figures were computed (tests check the throttle). */
   computations = 0;
+  /** Dashboard queries started, failed ones included. */
+  queries = 0;
 
   constructor(
     readonly hub: Hub,

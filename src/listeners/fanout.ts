@@ -293,7 +293,8 @@ class Member implements Joined {
         const from = this.last as Pos;
         // The reader fetches the next page while this one is written; a page's frames leave in
         // as few writes as the socket takes (corked, released before any wait for the client).
-        for await (const page of stream.rows({ xid: from.x.toString(), id: from.i.toString() }, until)) {
+        const fromPosition = { xid: from.x.toString(), id: from.i.toString() };
+        for await (const page of stream.rows(fromPosition, until, () => this.ended)) {
           failingSince = undefined;
           const raw = rawSocket(this.socket);
           raw?.cork();
@@ -531,11 +532,20 @@ export class FanOut {
         return null;
       }
     }
+    // One of the viewer's subscription places: given back when the member ends or on a refusal.
+    let share: () => void;
+    try {
+      share = this.feed.admit(viewer);
+    } catch (err) {
+      if (err instanceof GraphQLError) return [err];
+      throw err;
+    }
     let afterPos: FeedPosition | null = null;
     if (after) {
       try {
         afterPos = await this.feed.parseCursor(after);
       } catch (err) {
+        share();
         if (err instanceof GraphQLError) return [err];
         throw err;
       }
@@ -560,20 +570,25 @@ export class FanOut {
       } catch (err) {
         // Starting the group failed (the database was unreachable): the next join starts afresh.
         if (this.groups.get(key) === pending) this.groups.delete(key);
+        share();
         throw err;
       }
       if (!(got instanceof Group)) {
         if (this.groups.get(key) === pending) this.groups.delete(key);
+        share();
         return got;
       }
       if (!got.closed) group = got;
       else if (this.groups.get(key) === pending) this.groups.delete(key);
     }
-    if (!group) throw new Error('could not start a subscription group');
+    if (!group) {
+      share();
+      throw new Error('could not start a subscription group');
+    }
     const g = group;
     const stream = g.source instanceof FeedStream ? g.source : null;
     const here = this.feed.hub.position;
-    const closeTracking = this.feed.track();
+    const closeTracking = this.feed.track(share);
     const member: Member = new Member(g, req.socket, req.id, stream, stream ? here : null, () => {
       closeTracking();
       g.leave(member);

@@ -12,7 +12,9 @@ import type pg from 'pg';
 import type { Viewer } from '../auth/viewer.ts';
 import type { Logger } from '../logger.ts';
 import type { ComponentHealth } from '../resolvers/health.ts';
+import { Quota } from '../shares.ts';
 import { accessScope, FEED_TABLES } from './access.ts';
+import { CatchUpPool } from './catchup.ts';
 import {
   CursorError,
   decodeCursor,
@@ -42,6 +44,10 @@ export interface FeedOptions {
   maxBufferedBytes: number;
   retentionMs: number;
   pruneEveryMs: number;
+  /** Connections of the catch-up reads' own pool (catchup.ts). */
+  catchUpPoolSize: number;
+  /** Open subscriptions of one user, graphql-ws and SSE together; more get TOO_MANY_SUBSCRIPTIONS. */
+  maxSubscriptionsPerUser: number;
 }
 
 export interface ChangesArgs {
@@ -63,6 +69,9 @@ export class Feed {
   readonly reader: ChangeReader;
   readonly wakeup: Wakeup;
   readonly dashboards: Dashboards;
+  /** The catch-up reads' own pool: subscriptions never take the API pool's connections. */
+  readonly catchUp: CatchUpPool;
+  private readonly perUser: Quota;
   private readonly log: Logger;
   private pruneTimer: NodeJS.Timeout | undefined;
   private firstPrune: NodeJS.Timeout | undefined;
@@ -76,8 +85,11 @@ export class Feed {
   constructor(readonly opts: FeedOptions) {
     this.log = opts.log.child({ module: 'feed' });
     this.hub = new Hub(opts.log);
+    this.catchUp = new CatchUpPool(opts.pool, opts.catchUpPoolSize, opts.log);
+    this.perUser = new Quota(opts.maxSubscriptionsPerUser);
     this.reader = new ChangeReader({
       pool: opts.pool,
+      catchUp: this.catchUp,
       log: opts.log,
       pollMs: opts.pollMs,
       deliver: (rows, position) => this.hub.deliver(rows, position),
@@ -114,6 +126,7 @@ export class Feed {
     if (this.firstPrune) clearTimeout(this.firstPrune);
     this.reader.stop();
     await this.wakeup.stop();
+    await this.catchUp.end();
   }
 
   /** One pruning round (skipped when another instance holds the lock). */
@@ -167,9 +180,9 @@ export class Feed {
 
   /**
    * Counts a client subscription as registered (from now on it receives every change) and
-   * returns the function that counts it closed.
+   * returns the function that counts it closed (and gives back its `share`, from `admit`).
    */
-  track(): () => void {
+  track(share?: () => void): () => void {
     this.opened++;
     this.active++;
     this.signal();
@@ -178,8 +191,32 @@ export class Feed {
       if (closed) return;
       closed = true;
       this.active--;
+      share?.();
       this.signal();
     };
+  }
+
+  /**
+   * Takes one of the viewer's subscription places (graphql-ws and SSE count together), or throws
+   * TOO_MANY_SUBSCRIPTIONS. The result gives the place back (pass it to `track`).
+   */
+  admit(viewer: Viewer): () => void {
+    const release = this.perUser.take(viewer.userId);
+    if (!release) throw this.tooManySubscriptions();
+    return release;
+  }
+
+  /** Open subscriptions of a user (graphql-ws and SSE). */
+  subscriptionsOf(userId: string): number {
+    return this.perUser.count(userId);
+  }
+
+  /** The refusal of a subscription over the per-user cap. */
+  tooManySubscriptions() {
+    return feedError(
+      'TOO_MANY_SUBSCRIPTIONS',
+      `Too many subscriptions: at most ${this.perUser.max} subscriptions per user; end some before starting more`,
+    );
   }
 
   private signal(): void {
@@ -261,13 +298,19 @@ export class Feed {
     extra?: (row: ChangeRow) => boolean,
   ): Promise<FeedStream> {
     const viewer = this.requireViewer(ctx.viewer);
-    const base = this.changeFilter(viewer, args);
-    const filter = extra ? (row: ChangeRow) => base(row) && extra(row) : base;
-    const after = args.after ? await this.parseCursor(args.after) : null;
-    await this.ready();
     // A group's shared stream is not a client subscription: its members are counted instead.
-    if (ctx.feedGroup) return new FeedStream(this, filter, this.opts.maxQueue * 10, after);
-    return new FeedStream(this, filter, this.opts.maxQueue, after, this.track());
+    const share = ctx.feedGroup ? undefined : this.admit(viewer);
+    try {
+      const base = this.changeFilter(viewer, args);
+      const filter = extra ? (row: ChangeRow) => base(row) && extra(row) : base;
+      const after = args.after ? await this.parseCursor(args.after) : null;
+      await this.ready();
+      if (!share) return new FeedStream(this, filter, this.opts.maxQueue * 10, after);
+      return new FeedStream(this, filter, this.opts.maxQueue, after, this.track(share));
+    } catch (err) {
+      share?.();
+      throw err;
+    }
   }
 
   /** The live dashboard of a branch the viewer may see. */
@@ -275,7 +318,13 @@ export class Feed {
     const viewer = this.requireViewer(ctx.viewer);
     if (!accessScope(viewer).canSeeBranch(branchId))
       throw feedError('FORBIDDEN', 'You may not watch that branch');
-    await this.ready();
-    return this.dashboards.subscribe(branchId, ctx.feedGroup ? () => {} : this.track());
+    const share = ctx.feedGroup ? undefined : this.admit(viewer);
+    try {
+      await this.ready();
+    } catch (err) {
+      share?.();
+      throw err;
+    }
+    return this.dashboards.subscribe(branchId, share ? this.track(share) : () => {});
   }
 }

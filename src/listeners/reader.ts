@@ -22,9 +22,11 @@
  *   when the log went back: a new timeline or system identifier changes it by itself), starts
  *   again at the new live end and reports it: every subscription ends with CURSOR_EXPIRED. The
  *   position never goes backwards within one epoch. Catch-up pages check the epoch too.
+ * - Catch-up reads run on the feed's own small pool (catchup.ts), never on the API's pool.
  */
 import type pg from 'pg';
 import type { Logger } from '../logger.ts';
+import type { CatchUpPool } from './catchup.ts';
 import {
   CHECK_POSITION_SQL,
   CursorError,
@@ -49,6 +51,8 @@ export interface ChangeRow extends FeedPosition {
 
 export interface ReaderOptions {
   pool: pg.Pool;
+  /** Catch-up reads (`range`) run here, never on `pool` (the API's). */
+  catchUp: CatchUpPool;
   log: Logger;
   /** Safety timer: read at least this often even without notifications. */
   pollMs: number;
@@ -240,6 +244,16 @@ export class ChangeReader {
   }
 
   private async init(): Promise<void> {
+    const { rows: foreign } = await this.opts.pool.query<{ ahead: boolean }>(
+      'SELECT EXISTS (SELECT 1 FROM change_log WHERE xid >= pg_snapshot_xmax(pg_current_snapshot())) AS ahead',
+    );
+    if (foreign[0]?.ahead) {
+      // No change can carry a transaction id this cluster has not assigned yet: the log was
+      // copied in from another cluster (a logical restore). New changes would sort before it.
+      this.log.error(
+        'change_log holds transaction ids this cluster has not reached (a pg_dump restore from another cluster?): empty it as docs/change-feed.md says, or new changes are held back',
+      );
+    }
     const start = await this.liveEnd();
     this.epoch = start.epoch;
     this.position = start.position;
@@ -316,10 +330,16 @@ export class ChangeReader {
    * is behind the pruned horizon. The next page is read while the caller handles the current one
    * (the same query with the same bounds, only earlier: at most one read in flight).
    */
-  async *range(after: FeedPosition, until: FeedPosition, pageSize = 500): AsyncGenerator<ChangeRow[]> {
+  async *range(
+    after: FeedPosition,
+    until: FeedPosition,
+    pageSize = 500,
+    /** Whether the reader is gone: a page still waiting for a connection is then not read. */
+    cancelled?: () => boolean,
+  ): AsyncGenerator<ChangeRow[]> {
     if (comparePositions(after, until) >= 0) return;
     let from = after;
-    let next: Promise<pg.QueryResult<RawRow>> | null = this.rangePage(from, until, pageSize);
+    let next: Promise<pg.QueryResult<RawRow>> | null = this.rangePage(from, until, pageSize, cancelled);
     while (next) {
       const { rows } = await next;
       next = null;
@@ -343,7 +363,7 @@ export class ChangeReader {
       const last = changes[changes.length - 1] as ChangeRow;
       from = { xid: last.xid, id: last.id };
       if (changes.length >= pageSize && comparePositions(from, until) < 0) {
-        next = this.rangePage(from, until, pageSize);
+        next = this.rangePage(from, until, pageSize, cancelled);
         // Let the pool hand out a client and send the query before the caller works on this page.
         await new Promise<void>((r) => setImmediate(r));
       }
@@ -351,8 +371,12 @@ export class ChangeReader {
     }
   }
 
-  private rangePage(from: FeedPosition, until: FeedPosition, pageSize: number) {
-    const page = this.opts.pool.query<RawRow>(RANGE_SQL, [from.xid, from.id, until.xid, until.id, pageSize]);
+  private rangePage(from: FeedPosition, until: FeedPosition, pageSize: number, cancelled?: () => boolean) {
+    const page = this.opts.catchUp.query<RawRow>(
+      RANGE_SQL,
+      [from.xid, from.id, until.xid, until.id, pageSize],
+      cancelled,
+    );
     // A prefetched page may fail while nobody awaits it yet (or ever, if the caller stops early):
     // never an unhandled rejection; whoever awaits `page` still gets the error.
     page.catch(() => {});

@@ -30,7 +30,8 @@ export type FeedErrorCode =
   | 'BAD_CURSOR'
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
-  | 'BAD_USER_INPUT';
+  | 'BAD_USER_INPUT'
+  | 'TOO_MANY_SUBSCRIPTIONS';
 
 export function feedError(code: FeedErrorCode, message: string): GraphQLError {
   return new graphql.GraphQLError(message, { extensions: { code } });
@@ -84,9 +85,16 @@ export class FeedStream implements AsyncIterableIterator<ChangeRow> {
     }
   }
 
-  /** The rows in (after, until] that pass the filter, page by page (also used by groups). */
-  async *rows(after: FeedPosition, until: FeedPosition): AsyncGenerator<ChangeRow[]> {
-    for await (const page of this.source.reader.range(after, until)) {
+  /**
+   * The rows in (after, until] that pass the filter, page by page (also used by groups). Once
+   * `cancelled()` holds, a page still waiting for a connection is not read.
+   */
+  async *rows(
+    after: FeedPosition,
+    until: FeedPosition,
+    cancelled: () => boolean = () => this.ended,
+  ): AsyncGenerator<ChangeRow[]> {
+    for await (const page of this.source.reader.range(after, until, undefined, cancelled)) {
       yield page.filter(this.filter);
     }
   }

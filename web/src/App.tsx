@@ -76,7 +76,7 @@ function SignedIn({ s, schema }: { s: Session; schema: IntrospectionQuery }) {
   // The feed follows every branch the user may see, so it does not restart on a branch switch (s).
   // biome-ignore lint/correctness/useExhaustiveDependencies: started once per signed-in user
   useEffect(() => {
-    startTransport(getToken);
+    startTransport(getToken, expireSession);
     startOutbox(userId, senderFor(client));
     startFeed(client, s);
     let was = status.get().connection;

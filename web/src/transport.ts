@@ -35,6 +35,7 @@ export const reconnects = createStore(0);
 export const CSRF_HEADERS = { 'x-graphql-yoga-csrf': '1' } as const;
 
 let token: () => string | null = () => null;
+let onTokenRefused: () => void = () => {};
 let ws: WsClient | null = null;
 let mode: 'websocket' | 'sse' = 'websocket';
 let failedConnects = 0;
@@ -45,13 +46,16 @@ let watchdog: ReturnType<typeof setInterval> | undefined;
 const online = () => typeof navigator === 'undefined' || navigator.onLine !== false;
 const wsUrl = () => `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/graphql`;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** The server closes a socket whose connection_init token it does not accept with 4403. */
+const tokenRefused = (e: unknown) => (e as { code?: unknown } | null)?.code === 4403;
 
 function makeWs(): WsClient {
   return createClient({
     url: wsUrl(),
     lazy: false,
     retryAttempts: Number.POSITIVE_INFINITY,
-    shouldRetry: () => true,
+    // A refused token stays refused: sign in again instead of retrying for ever.
+    shouldRetry: (e) => !tokenRefused(e),
     retryWait: (retries) => sleep(Math.min(250 * 2 ** retries, 8000) * (0.75 + Math.random() / 2)),
     keepAlive: 10_000,
     connectionParams: () => ({ authorization: `Bearer ${token() ?? ''}` }),
@@ -63,7 +67,11 @@ function makeWs(): WsClient {
         patchStatus({ connection: 'connected', transport: 'websocket' });
         reconnects.set((n) => n + 1);
       },
-      closed: () => {
+      closed: (event) => {
+        if (tokenRefused(event)) {
+          onTokenRefused();
+          return;
+        }
         patchStatus({ connection: online() ? 'reconnecting' : 'offline' });
         failedConnects += 1;
         if (!everConnected && failedConnects >= 3) void trySse();
@@ -104,9 +112,13 @@ function goOnline() {
   }
 }
 
-/** Starts the transport for a signed-in user (`getToken` is read on every (re)connect). */
-export function startTransport(getToken: () => string | null) {
+/**
+ * Starts the transport for a signed-in user (`getToken` is read on every (re)connect).
+ * `refused` runs when the server refuses the token (expired or revoked): back to sign-in.
+ */
+export function startTransport(getToken: () => string | null, refused: () => void = () => {}) {
   token = getToken;
+  onTokenRefused = refused;
   if (started) return;
   started = true;
   if (typeof WebSocket === 'undefined') mode = 'sse';
