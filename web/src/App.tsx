@@ -18,6 +18,7 @@ import { ConflictDialog } from './views/ConflictDialog.tsx';
 import { CustomersView } from './views/CustomersView.tsx';
 import { DashboardView } from './views/DashboardView.tsx';
 import { HistoryView } from './views/HistoryView.tsx';
+import { ImportView } from './views/ImportView.tsx';
 import { Login } from './views/Login.tsx';
 import { OrdersView } from './views/OrdersView.tsx';
 import { OutboxPanel } from './views/OutboxPanel.tsx';
@@ -114,6 +115,7 @@ const NAV: { view: string; label: string; show: (s: Session) => boolean }[] = [
   { view: 'products', label: 'Products', show: canEditCatalog },
   { view: 'customers', label: 'Customers', show: canManage },
   { view: 'dashboard', label: 'Dashboard', show: canManage },
+  { view: 'import', label: 'Import', show: (s) => s.user.role === 'ADMIN' },
 ];
 
 function Shell({ s }: { s: Session }) {
@@ -139,6 +141,8 @@ function Shell({ s }: { s: Session }) {
         return <CustomersView s={s} id={route.id} />;
       case 'dashboard':
         return <DashboardView s={s} />;
+      case 'import':
+        return <ImportView />;
       case 'history':
         return <HistoryView table={route.table ?? ''} id={route.id ?? ''} />;
       default:
