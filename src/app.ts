@@ -17,7 +17,12 @@ import { authenticate } from './auth/viewer.ts';
 import { httpServerOptions, SocketShares, watchRequestBody } from './connections.ts';
 import type { AppServices, Context } from './context.ts';
 import { createDb } from './db.ts';
-import { useQueryLimits } from './limits.ts';
+import {
+  DEFAULT_DOCUMENT_LIMITS,
+  type DocumentLimits,
+  documentLimits,
+  logOversizedMessages,
+} from './limits/index.ts';
 import { FanOut } from './listeners/fanout.ts';
 import { Feed } from './listeners/feed.ts';
 import { graphql } from './listeners/graphql.ts';
@@ -54,6 +59,8 @@ export interface AppOptions {
   login?: Partial<LoginLimits>;
   /** Serve the built web app from this folder at `/` (never shadowing /graphql or /health). */
   webDist?: string;
+  /** Body size, tokens, depth, aliases, directives, cost (defaults: src/limits/defaults.ts). */
+  documents?: Partial<DocumentLimits>;
   /** Browser origins besides the server's own allowed to call the API (CORS_ORIGINS; default none). */
   corsOrigins?: string[];
   /** Change-feed tuning (defaults: config.ts). */
@@ -123,6 +130,8 @@ export function buildApp(opts: AppOptions): App {
   const yogaLog = log.child({ module: 'yoga' });
   const corsOrigins = opts.corsOrigins ?? [];
 
+  const limits: DocumentLimits = { ...DEFAULT_DOCUMENT_LIMITS, ...opts.documents };
+  const documents = documentLimits(limits);
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -132,8 +141,10 @@ export function buildApp(opts: AppOptions): App {
       useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
       useSecurityHeaders(),
       useAuthGate(),
-      useQueryLimits(),
+      ...documents.plugins,
     ],
+    maxRequestBodySize: documents.maxRequestBodySize,
+    parserAndValidationCache: documents.parserAndValidationCache,
     cors: corsPolicy(corsOrigins),
     // No field takes an upload: multipart bodies are not parsed at all.
     multipart: false,
@@ -195,7 +206,7 @@ export function buildApp(opts: AppOptions): App {
 
   // noServer: the upgrade is routed here by hand, so an HTTP listen error (port in use) reaches
   // start() instead of graphql-ws's console message.
-  const wsServer = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
+  const wsServer = new WebSocketServer({ noServer: true, maxPayload: limits.maxBodyBytes });
   const socketShares = new SocketShares(shares, db, feed, log);
   httpServer.on('upgrade', (req, socket, head) => {
     if (!upgradeOriginAllowed(req, corsOrigins)) {
@@ -207,7 +218,10 @@ export function buildApp(opts: AppOptions): App {
       return;
     }
     if (!socketShares.admitUpgrade(req, socket)) return;
-    wsServer.handleUpgrade(req, socket, head, (ws) => wsServer.emit('connection', ws, req));
+    wsServer.handleUpgrade(req, socket, head, (ws) => {
+      logOversizedMessages(ws, log, limits.maxBodyBytes);
+      wsServer.emit('connection', ws, req);
+    });
   });
   useServer<Record<string, unknown>, { request: IncomingMessage }>(
     {
@@ -254,9 +268,16 @@ export function buildApp(opts: AppOptions): App {
     params: { query: string; operationName?: string | null; variables?: Record<string, unknown> | null },
   ): Promise<EnvelopedArgs | readonly GraphQLError[]> {
     const enveloped = yoga.getEnveloped({ ...ctx, req: ctx.extra.request, socket: ctx.extra.socket, params });
-    const document = enveloped.parse(params.query);
-    const errors = enveloped.validate(enveloped.schema, document);
-    if (errors.length > 0) return errors;
+    let document: ReturnType<typeof enveloped.parse>;
+    try {
+      // A document refused by a limit (src/limits/) throws its GraphQL error from parse or validate.
+      document = enveloped.parse(params.query);
+      const errors = enveloped.validate(enveloped.schema, document);
+      if (errors.length > 0) return errors;
+    } catch (err) {
+      if (err instanceof graphql.GraphQLError) return [err];
+      throw err;
+    }
     const contextValue = (await enveloped.contextFactory()) as unknown as Context;
     const args: EnvelopedArgs = {
       schema: enveloped.schema,

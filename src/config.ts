@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { DEFAULT_LOGIN_LIMITS as LOGIN } from './auth/login-guard.ts';
+import { DEFAULT_DOCUMENT_LIMITS as DOCUMENTS } from './limits/defaults.ts';
 import { CATCH_UP_POOL_DEFAULT, HTTP_TIMEOUT_DEFAULTS as HTTP, SHARE_DEFAULTS as SHARES } from './shares.ts';
 
 const bool = z
@@ -38,6 +39,24 @@ const schema = z.object({
   DB_POOL_SIZE: z.coerce.number().int().min(2).max(200).default(10),
   STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
   IDLE_IN_TRANSACTION_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  // What one GraphQL request may cost before it runs (src/limits/).
+  MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .default(DOCUMENTS.maxBodyBytes),
+  MAX_TOKENS: z.coerce.number().int().min(100).max(1_000_000).default(DOCUMENTS.maxTokens),
+  MAX_DEPTH: z.coerce.number().int().min(2).max(100).default(DOCUMENTS.maxDepth),
+  MAX_ALIASES: z.coerce.number().int().min(0).max(10_000).default(DOCUMENTS.maxAliases),
+  MAX_DIRECTIVES: z.coerce.number().int().min(0).max(1000).default(DOCUMENTS.maxDirectives),
+  MAX_COST: z.coerce.number().int().min(100).max(1_000_000_000).default(DOCUMENTS.maxCost),
+  DOCUMENT_CACHE_CHARS: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(256 * 1024 * 1024)
+    .default(DOCUMENTS.documentCacheChars),
   // Fair shares (src/shares.ts): WebSockets, subscriptions and catch-up reads per user and address.
   WS_MAX_CONNECTIONS_PER_USER: z.coerce
     .number()

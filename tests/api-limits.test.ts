@@ -1,28 +1,89 @@
-/** Depth and size limits refuse a document before anything runs. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+/**
+ * The document limits (src/limits/): each refuses before anything runs, with QUERY_TOO_COMPLEX or
+ * PAYLOAD_TOO_LARGE naming the rule and the limit; the web app's own operations pass them all; the
+ * parse cache keeps only accepted documents. Small limits on a second server make the edges cheap.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { formatDocument } from '@urql/core';
+import type { DocumentNode } from 'graphql';
+import { createYoga } from 'graphql-yoga';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import WebSocket from 'ws';
+import { type App, buildApp } from '../src/app.ts';
+import { DEFAULT_DOCUMENT_LIMITS, documentLimits } from '../src/limits/index.ts';
+import { graphql } from '../src/listeners/graphql.ts';
+import { schema } from '../src/schema/index.ts';
 import { login } from './helpers/api.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
+import { testLog } from './helpers/db.ts';
+
+// Every document the web app builds with gql, exported or not, as its modules are imported.
+const { built, recording } = vi.hoisted(() => {
+  const built: DocumentNode[] = [];
+  const recording = async (importOriginal: () => Promise<Record<string, unknown>>) => {
+    const m = await importOriginal();
+    const gql = m.gql as (...args: unknown[]) => DocumentNode;
+    return {
+      ...m,
+      gql: (...args: unknown[]) => {
+        const doc = gql(...args);
+        built.push(doc);
+        return doc;
+      },
+    };
+  };
+  return { built, recording };
+});
+vi.mock('urql', recording);
+vi.mock('@urql/core', recording);
 
 let t: TestApp;
 let admin: string;
+/** The same server with small limits. */
+let small: App;
+let smallUrl: string;
 beforeAll(async () => {
   t = await startTestApp({ seed: true });
   admin = await login(t, 'admin@example.com');
+  small = buildApp({
+    databaseUrl: t.db.url,
+    log: testLog,
+    poolSize: 2,
+    documents: { maxDepth: 4, maxDirectives: 2, maxTokens: 60, maxCost: 500, maxBodyBytes: 4096 },
+  });
+  smallUrl = `${(await small.start(0, '127.0.0.1')).url}/graphql`;
 });
 afterAll(async () => {
+  await small?.stop();
   await t?.stop();
 });
 
+async function gqlSmall(query: string, variables?: Record<string, unknown>) {
+  const res = await fetch(smallUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  return (await res.json()) as { data?: any; errors?: { message: string; extensions?: any }[] };
+}
+
+const refusal = (res: { errors?: { message: string; extensions?: any }[]; data?: unknown }) => {
+  expect(res.data).toBeUndefined();
+  expect(res.errors).toHaveLength(1);
+  expect(res.errors?.[0].extensions?.code).toBe('QUERY_TOO_COMPLEX');
+  return res.errors?.[0].message;
+};
+
 describe('query limits', () => {
-  it('refuses queries nested too deeply, also through fragments', async () => {
+  it('refuses deep product/stock nesting, also through fragments, by cost at the defaults', async () => {
     const nest = (n: number): string => (n === 0 ? 'id' : `product { stockLevels { ${nest(n - 1)} } }`);
     const deep = await t.gql(
       `{ products(first: 1) { edges { node { stockLevels { ${nest(5)} } } } } }`,
       {},
       admin,
     );
-    expect(deep.errors?.[0].extensions?.code).toBe('QUERY_TOO_COMPLEX');
-    expect(deep.data).toBeUndefined();
+    expect(refusal(deep)).toMatch(/cost units \(fields times list sizes\); the limit is 50000 \(MAX_COST\)/);
     const viaFragments = await t.gql(
       `{ products(first: 1) { edges { node { ...A } } } }
        fragment A on Product { stockLevels { product { ...B } } }
@@ -30,7 +91,7 @@ describe('query limits', () => {
       {},
       admin,
     );
-    expect(viaFragments.errors?.[0].extensions?.code).toBe('QUERY_TOO_COMPLEX');
+    expect(refusal(viaFragments)).toMatch(/MAX_COST/);
     const fine = await t.gql(
       `{ products(first: 1) { edges { node { stockLevels { ${nest(2)} } } } } }`,
       {},
@@ -39,9 +100,163 @@ describe('query limits', () => {
     expect(fine.errors).toBeUndefined();
   });
 
-  it('refuses documents selecting too many fields', async () => {
-    const aliases = Array.from({ length: 800 }, (_, i) => `a${i}: me { id email }`).join(' ');
-    const res = await t.gql(`{ ${aliases} }`, {}, admin);
-    expect(res.errors?.[0].extensions?.code).toBe('QUERY_TOO_COMPLEX');
+  it('refuses more than 50 aliases', async () => {
+    const aliases = Array.from({ length: 100 }, (_, i) => `a${i}: me { id email }`).join(' ');
+    expect(refusal(await t.gql(`{ ${aliases} }`, {}, admin))).toBe(
+      'Query refused: 100 aliases; the limit is 50 (MAX_ALIASES)',
+    );
+  });
+
+  it('refuses depth, directives and tokens over their limits', async () => {
+    expect((await gqlSmall('{ me { branches { id } } }')).errors).toBeUndefined();
+    expect(refusal(await gqlSmall('{ stockLevels(first: 1) { edges { node { product { id } } } } }'))).toBe(
+      'Query refused: 5 levels of nesting; the limit is 4 (MAX_DEPTH)',
+    );
+    expect(
+      refusal(
+        await gqlSmall('{ me { id @include(if: true) email @skip(if: false) name @include(if: true) } }'),
+      ),
+    ).toBe('Query refused: 3 directives; the limit is 2 (MAX_DIRECTIVES)');
+    expect(refusal(await gqlSmall(`{ ${'__typename '.repeat(59)}}`))).toBe(
+      'Query refused: more than 60 tokens; the limit is 60 (MAX_TOKENS)',
+    );
+    expect((await gqlSmall(`{ ${'__typename '.repeat(58)}}`)).errors).toBeUndefined();
+  });
+
+  it('counts cost by `first`, the largest page for a variable, the default page and Order.items', async () => {
+    // products(first: 40): 1 + 40 x (edges 1 + node 1 + id 1 + name 1) = 161.
+    expect((await gqlSmall('{ products(first: 40) { edges { node { id name } } } }')).errors).toBeUndefined();
+    expect(refusal(await gqlSmall('{ products(first: 200) { edges { node { id name } } } }'))).toBe(
+      'Query refused: 801 cost units (fields times list sizes); the limit is 500 (MAX_COST)',
+    );
+    expect(
+      refusal(
+        await gqlSmall('query ($n: Int) { products(first: $n) { edges { node { id name } } } }', { n: 1 }),
+      ),
+    ).toMatch(/^Query refused: 801 cost units/);
+    // No `first`: the default page of 50.
+    expect((await gqlSmall('{ products { edges { node { id name } } } }')).errors).toBeUndefined();
+    // orders(first: 3) x (edges, node, items x 200 x id): 1 + 3 x (1 + 1 + 1 + 200) = 610.
+    expect(refusal(await gqlSmall('{ orders(first: 3) { edges { node { items { id } } } } }'))).toMatch(
+      /^Query refused: 610 cost units/,
+    );
+  });
+
+  it('refuses a second login selection, also through fragments', async () => {
+    const twice = await t.gql(
+      `mutation { ...L ...M }
+       fragment L on Mutation { a: login(email: "admin@example.com", password: "x") { __typename } }
+       fragment M on Mutation { b: login(email: "admin@example.com", password: "branchline") { __typename } }`,
+    );
+    expect(refusal(twice)).toBe(
+      'Query refused: 2 selections of login in one operation; the limit is 1 (one password per request)',
+    );
+  });
+
+  it('refuses bodies, GET URLs and graphql-ws messages over MAX_BODY_BYTES with 413', async () => {
+    const query = `{ __typename ${'# padding\n'.repeat(500)}}`;
+    const declared = await fetch(smallUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query }),
+    });
+    expect(declared.status).toBe(413);
+    const body = await declared.json();
+    expect(body.errors[0].extensions.code).toBe('PAYLOAD_TOO_LARGE');
+    expect(body.errors[0].message).toBe(
+      'Request refused: the request body is over the limit of 4096 bytes (MAX_BODY_BYTES)',
+    );
+    // No Content-Length: counted as the bytes arrive.
+    const chunks = new TextEncoder().encode(JSON.stringify({ query }));
+    const streamed = await fetch(smallUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: new ReadableStream({
+        start(c) {
+          for (let i = 0; i < chunks.length; i += 1000) c.enqueue(chunks.slice(i, i + 1000));
+          c.close();
+        },
+      }),
+      duplex: 'half',
+    } as RequestInit);
+    expect(streamed.status).toBe(413);
+    expect((await streamed.json()).errors[0].extensions.code).toBe('PAYLOAD_TOO_LARGE');
+
+    const get = await fetch(`${smallUrl}?query=${encodeURIComponent(query)}`, {
+      headers: { accept: 'application/json', 'x-graphql-yoga-csrf': '1' },
+    });
+    expect(get.status).toBe(413);
+    expect((await get.json()).errors[0].message).toMatch(
+      /^Request refused: the URL is over the limit of 4096/,
+    );
+
+    const socket = new WebSocket(smallUrl.replace(/^http/, 'ws'), 'graphql-transport-ws');
+    const code = await new Promise<number>((resolve) => {
+      socket.on('open', () =>
+        socket.send(
+          JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${admin}` } }),
+        ),
+      );
+      socket.on('message', () =>
+        socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query } })),
+      );
+      socket.on('close', (c) => resolve(c));
+      socket.on('error', () => {});
+    });
+    expect(code).toBe(1009);
+  });
+
+  it('passes every operation the web app sends', async () => {
+    const root = path.resolve(import.meta.dirname, '../web/src');
+    const files = readdirSync(root, { recursive: true, encoding: 'utf8' }).filter(
+      (f) => /\.tsx?$/.test(f) && readFileSync(path.join(root, f), 'utf8').includes('gql`'),
+    );
+    for (const f of files) await import(path.join(root, f));
+    const operations = built.filter((d) => d.definitions.some((def) => def.kind === 'OperationDefinition'));
+    expect(operations.length).toBeGreaterThan(25);
+    const enveloped = t.app.yoga.getEnveloped({});
+    for (const doc of operations) {
+      // As urql sends it: __typename added to every selection set.
+      const source = graphql.print(formatDocument(doc));
+      const errors = enveloped.validate(enveloped.schema, enveloped.parse(source));
+      expect(errors, source.slice(0, 80)).toEqual([]);
+    }
+  });
+});
+
+describe('parse cache', () => {
+  it('keeps accepted documents only, within its bound', async () => {
+    const limits = documentLimits({ ...DEFAULT_DOCUMENT_LIMITS, documentCacheChars: 32 * 1024 });
+    const yoga = createYoga({
+      schema,
+      plugins: limits.plugins,
+      parserAndValidationCache: limits.parserAndValidationCache,
+      maxRequestBodySize: limits.maxRequestBodySize,
+    });
+    const ask = async (query: string) => {
+      const res = await yoga.fetch('http://localhost/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query }),
+      });
+      return (await res.json()) as { data?: unknown; errors?: unknown[] };
+    };
+    expect((await ask('{ __typename }')).data).toEqual({ __typename: 'Query' });
+    expect(limits.cache.size()).toBe(1);
+    // Refused (aliases, cost, tokens) or invalid: never kept.
+    await ask(`{ ${Array.from({ length: 51 }, (_, i) => `a${i}: __typename`).join(' ')} }`);
+    await ask(
+      '{ products(first: 200) { edges { node { stockLevels { product { stockLevels { id } } } } } } }',
+    );
+    await ask(`{ ${'__typename '.repeat(5001)}}`);
+    await ask('{ noSuchField }');
+    expect(limits.cache.size()).toBe(1);
+    // Accepted but over 1/32 of the bound (1 KiB here): not kept.
+    expect((await ask(`{ __typename ${'#'.repeat(2000)}\n}`)).data).toEqual({ __typename: 'Query' });
+    expect(limits.cache.size()).toBe(1);
+    // Many small ones: the oldest go, the total stays within 32 KiB.
+    for (let i = 0; i < 200; i++) await ask(`{ __typename ${'#'.repeat(500)}${i}\n}`);
+    expect(limits.cache.size()).toBeLessThanOrEqual(64);
+    expect(limits.cache.size()).toBeGreaterThan(30);
   });
 });
