@@ -8,10 +8,13 @@
  * Mutations are sent on base arguments that make them refuse as late as possible (a stale
  * `expectedVersion` on an existing row, ids that exist nowhere, a duplicate id and natural key for
  * creates; any one payload leaves at least one of these in place), so a payload travels as far
- * into validation and SQL as it can and still nothing may be written. Values that depend on the
+ * into validation and SQL as it can and still nothing may be written; a mutation described as a dry
+ * run may succeed. A mutation without required arguments acts on the caller alone (logout): it is
+ * sent without a token only, so that it cannot end the sessions the rest of the corpus runs on. Values that depend on the
  * database (ids of sample rows) are `Ref`s, resolved once the target runs; `RawJson` is sent
  * verbatim (numbers JavaScript cannot hold, `-0`). Cases that are not about one argument (raw
- * bodies, operation names, protocol messages) are in hostile-raw.ts.
+ * bodies, operation names, protocol messages) are in hostile-documents.ts, hostile-http.ts and
+ * hostile-ws.ts.
  */
 
 import type {
@@ -54,6 +57,8 @@ export interface Fixtures {
   customer: string;
   order: string;
   user: string;
+  /** The admin's email: a natural key no create may reuse. */
+  email: string;
   token: string;
 }
 
@@ -87,6 +92,8 @@ export interface OperationCase {
   check?: (data: any) => string | null;
   /** The argument position a generated case attacks (`mutation.placeOrder.input.items`). */
   group?: string;
+  /** Sent only without a token: a mutation that acts on the caller alone (see schemaCases). */
+  anonOnly?: boolean;
 }
 
 export const PAD = '\u0001PAD\u0001';
@@ -176,6 +183,7 @@ const OTHER: Record<keyof Fixtures, (keyof Fixtures)[]> = {
   user: ['product', 'branch'],
   token: ['branch', 'product'],
   sku: ['branch', 'product'],
+  email: ['branch', 'product'],
 };
 
 function ids(entity: keyof Fixtures): Payload[] {
@@ -256,6 +264,19 @@ const ENUMS: Payload[] = [
   p('enum', 'proto', '__proto__'),
   p('wrong-type', 'number', 5),
   p('wrong-type', 'list', ['PLACED']),
+];
+
+/** For JSON-typed inputs (passed through as they are): shapes code walking the value may trip on. */
+const JSONS: Payload[] = [
+  p('wrong-type', 'string', "' OR 1=1 --"),
+  p('wrong-type', 'number', 5),
+  p('wrong-type', 'list', [1, [2, [3]]]),
+  p('json', 'proto', { ['__proto__']: { polluted: true } }),
+  p('json', 'constructor', { constructor: { prototype: { polluted: true } } }),
+  p('deep', '10k-nested-objects', new RawJson(`${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`)),
+  p('deep', '10k-nested-lists', new RawJson(`${'['.repeat(10_000)}${']'.repeat(10_000)}`)),
+  p('size', '10k-keys', Object.fromEntries(Array.from({ length: 10_000 }, (_, i) => [`k${i}`, i]))),
+  ...byLabel(['nul-inside', 'lone-high-surrogate']),
 ];
 
 const BOOLEANS: Payload[] = [
@@ -357,8 +378,11 @@ function baseArgs(root: Root, field: GraphQLField<unknown, unknown>): Record<str
       case 'Boolean':
         return false;
       default:
+        // Natural keys of existing rows: a create is refused as a duplicate whatever else it holds.
         if (root === 'mutation' && name === 'sku') return new Ref('sku');
         if (root === 'mutation' && name === 'code') return 'DT';
+        if (root === 'mutation' && name === 'email' && inInput?.startsWith('Create')) return new Ref('email');
+        if (/base64/i.test(name)) return Buffer.from('sku,name\nCORPUS-1,Corpus\n').toString('base64');
         if (name === 'email') return 'nobody@corpus.invalid';
         return 'corpus';
     }
@@ -389,6 +413,8 @@ function payloadsFor(root: Root, pos: Position, fieldName: string, base: Record<
       return DATES;
     case 'Boolean':
       return BOOLEANS;
+    case 'JSON':
+      return JSONS;
     case 'String':
       // A key shares one code path across mutations; a password is only ever hashed.
       if (name === 'idempotencyKey' || name === 'password') return CORE;
@@ -469,6 +495,11 @@ export function schemaCases(schema: GraphQLSchema): FieldCases[] {
       const uses = field.args.map((a) => `${a.name}: $${a.name}`).join(', ');
       const query = `${root} Corpus(${defs}) { ${field.name}(${uses}) ${selectionFor(field.type)} }`;
       const base = baseArgs(root, field);
+      // A mutation that by its description changes nothing (a dry run) may succeed; the checksum still holds it.
+      const dryRun = /\bdry run\b|changes nothing/i.test(field.description ?? '');
+      // Without a required argument nothing can make it refuse (logout): it would end the corpus's
+      // own sessions, so it is sent without a token only.
+      const anonOnly = root === 'mutation' && field.args.every((a) => !isNonNullType(a.type));
       const cases: OperationCase[] = [];
       for (const pos of positions(field.args)) {
         for (const payload of payloadsFor(root, pos, field.name, base)) {
@@ -479,10 +510,11 @@ export function schemaCases(schema: GraphQLSchema): FieldCases[] {
             kind: payload.kind,
             label: `${root} ${field.name}(${pos.path.join('.')}: ${payload.label})`,
             transport: root === 'subscription' ? 'sse' : 'http',
-            who: 'admin',
+            who: anonOnly ? 'anon' : 'admin',
+            anonOnly,
             query,
             variables,
-            expect: root === 'mutation' ? 'refused' : payload.wellFormed ? 'open-ok' : 'clean',
+            expect: root === 'mutation' && !dryRun ? 'refused' : payload.wellFormed ? 'open-ok' : 'clean',
             rootFields: [field.name],
             check: isSearch ? searchCheck(field.name, payload.value) : undefined,
             group: `${root}.${field.name}.${pos.path.join('.')}`,
@@ -506,6 +538,7 @@ export async function loadFixtures(pool: pg.Pool): Promise<Fixtures> {
     customer: (await one('SELECT id FROM customers ORDER BY id LIMIT 1')).id,
     order: (await one("SELECT id FROM orders WHERE status = 'PLACED' ORDER BY id LIMIT 1")).id,
     user: (await one("SELECT id FROM users WHERE email = 'admin@example.com'")).id,
+    email: 'admin@example.com',
     token: (await one('SELECT id FROM api_tokens ORDER BY id LIMIT 1')).id,
   };
 }
