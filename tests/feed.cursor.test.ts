@@ -105,21 +105,19 @@ describe('cursors', () => {
 
   it('refuses a cursor from the future with CURSOR_EXPIRED at once (both transports)', async () => {
     const [epoch] = (await cursorNow()).split(':');
+    // Transaction ids the database has not reached (well ahead, however busy other tests are).
     const { rows } = await db.pool.query<{ xid: string }>(
-      'SELECT (pg_snapshot_xmax(pg_current_snapshot())::text::bigint + 1000)::text AS xid',
+      'SELECT (pg_snapshot_xmax(pg_current_snapshot())::text::bigint + 1000000)::text AS xid',
     );
     const future = `${epoch}:${rows[0]?.xid}:1`;
-    // Just past the horizon: the next transaction id, which no change can carry yet.
-    const { rows: next } = await db.pool.query<{ xid: string }>(
-      'SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS xid',
-    );
-    const justAhead = `${epoch}:${next[0]?.xid}:1`;
+    // As a client of a lost history would hold it: with the stamp of its change.
+    const stamped = `${future}:${Date.now()}`;
     const client = wsClient(wsUrl, token);
     const subs = [
       subscribeWs(client, CUSTOMERS, { after: future }, 'changes'),
-      subscribeWs(client, CUSTOMERS, { after: justAhead }, 'changes'),
+      subscribeWs(client, CUSTOMERS, { after: stamped }, 'changes'),
       subscribeSse(`${base}/graphql`, token, CUSTOMERS, { after: future }, 'changes'),
-      subscribeSse(`${base}/graphql`, token, CUSTOMERS, { after: justAhead }, 'changes'),
+      subscribeSse(`${base}/graphql`, token, CUSTOMERS, { after: stamped }, 'changes'),
     ];
     const ended = Promise.all(subs.map((s) => s.ended));
     const timeout = new Promise((r) => setTimeout(r, 5000));
@@ -245,5 +243,25 @@ describe('cursors', () => {
     expect(board.events.at(-1)?.stockValue).toBe(want);
     board.stop();
     await client.dispose();
+  }, 30_000);
+
+  it('ends dashboards whose query fails for a reason other than the connection (both transports)', async () => {
+    const { rows: b } = await db.pool.query<{ id: string }>("SELECT id FROM branches WHERE code = 'HB'");
+    const query = 'subscription ($b: ID!) { dashboard(branchId: $b) { branchId stockValue } }';
+    // The dashboard's query cannot run any more (a broken schema stands in for a bug).
+    await db.pool.query('ALTER TABLE products RENAME COLUMN unit_price TO unit_price_gone');
+    try {
+      const client = wsClient(wsUrl, token);
+      const ws = subscribeWs(client, query, { b: b[0]?.id }, 'dashboard');
+      const sse = subscribeSse(`${base}/graphql`, token, query, { b: b[0]?.id }, 'dashboard');
+      await Promise.race([Promise.all([ws.ended, sse.ended]), new Promise((r) => setTimeout(r, 5000))]);
+      expect(ws.errors[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
+      expect(sse.errors[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
+      ws.stop();
+      sse.stop();
+      await client.dispose();
+    } finally {
+      await db.pool.query('ALTER TABLE products RENAME COLUMN unit_price_gone TO unit_price');
+    }
   }, 30_000);
 });

@@ -11,13 +11,16 @@
  * - The branch's dashboard stops listening when its last subscriber leaves, and then runs no
  *   further query (one already running finishes, and its result is dropped).
  * - A failing query is retried with a growing delay (`minIntervalMs` doubled per failure, at most
- *   `MAX_RETRY_MS`), only while somebody watches.
+ *   `MAX_RETRY_MS`), only while somebody watches, and only for a passing connection problem and
+ *   at most `RETRY_FOR_MS`: then, or at once for any other failure, every subscriber of the board
+ *   ends with UNAVAILABLE or INTERNAL_SERVER_ERROR (logged) instead of waiting for ever.
  */
 import type pg from 'pg';
 import type { Logger } from '../logger.ts';
 import { computeDashboard, type DashboardFigures } from '../resolvers/dashboard.ts';
 import type { Hub, Registration } from './hub.ts';
 import type { ChangeRow } from './reader.ts';
+import { catchUpFailure } from './transient.ts';
 
 const RELEVANT = new Set(['orders', 'order_items', 'stock_levels']);
 /** The longest wait before retrying a failed dashboard query. */
@@ -32,8 +35,9 @@ class BranchDashboard {
   private dirty = false;
   private lastAt = 0;
   private closed = false;
-  /** Failed queries in a row (the retry delay grows with them). */
+  /** Failed queries in a row (the retry delay grows with them), and since when. */
   private failures = 0;
+  private failingSince: number | undefined;
 
   constructor(
     private readonly owner: Dashboards,
@@ -87,6 +91,7 @@ class BranchDashboard {
     try {
       const figures = await computeDashboard(this.owner.pool, this.branchId);
       this.failures = 0;
+      this.failingSince = undefined;
       if (!this.closed) {
         this.latest = figures;
         this.owner.computations++;
@@ -94,11 +99,16 @@ class BranchDashboard {
       }
     } catch (err) {
       this.failures++;
+      this.failingSince ??= Date.now();
       this.owner.log.warn(
         { err: (err as Error).message, branchId: this.branchId, failures: this.failures },
         'dashboard query failed',
       );
-      this.dirty = true;
+      const log = this.owner.log.child({ branchId: this.branchId });
+      const end = catchUpFailure(err, this.failingSince, log, 'dashboard query');
+      // Not worth retrying (or not any more): the subscribers end and may subscribe again.
+      if (end) for (const s of [...this.streams]) s.fail(end);
+      else this.dirty = true;
     } finally {
       this.lastAt = Date.now();
       this.computing = false;
@@ -109,7 +119,11 @@ class BranchDashboard {
 
 export class DashboardStream implements AsyncIterableIterator<DashboardFigures> {
   private next_: DashboardFigures | null = null;
-  private waiter: ((r: IteratorResult<DashboardFigures>) => void) | null = null;
+  private waiter: {
+    resolve: (r: IteratorResult<DashboardFigures>) => void;
+    reject: (err: unknown) => void;
+  } | null = null;
+  private failure: unknown = null;
   private ended = false;
 
   constructor(
@@ -124,7 +138,7 @@ export class DashboardStream implements AsyncIterableIterator<DashboardFigures> 
     if (this.waiter) {
       const w = this.waiter;
       this.waiter = null;
-      w({ value: figures, done: false });
+      w.resolve({ value: figures, done: false });
     } else {
       this.next_ = figures;
     }
@@ -136,19 +150,39 @@ export class DashboardStream implements AsyncIterableIterator<DashboardFigures> 
       this.next_ = null;
       return Promise.resolve({ value, done: false });
     }
+    if (this.failure) {
+      const err = this.failure;
+      this.failure = null;
+      return Promise.reject(err);
+    }
     if (this.ended) return Promise.resolve({ value: undefined, done: true });
-    return new Promise((r) => {
-      this.waiter = r;
+    return new Promise((resolve, reject) => {
+      this.waiter = { resolve, reject };
     });
+  }
+
+  /** Ends the stream with an error (the figures cannot be computed). */
+  fail(err: unknown): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.next_ = null;
+    this.onEnd();
+    if (this.waiter) {
+      this.waiter.reject(err);
+      this.waiter = null;
+    } else {
+      this.failure = err;
+    }
   }
 
   return(): Promise<IteratorResult<DashboardFigures>> {
     if (!this.ended) {
       this.ended = true;
       this.onEnd();
-      this.waiter?.({ value: undefined, done: true });
+      this.waiter?.resolve({ value: undefined, done: true });
       this.waiter = null;
     }
+    this.failure = null;
     return Promise.resolve({ value: undefined, done: true });
   }
 

@@ -40,29 +40,37 @@ export function retryDelay(attempt: number): number {
 }
 
 /**
- * What a failed catch-up read means for its subscription: the error that ends it, or null to retry
- * (a transient problem, while it has lasted less than RETRY_FOR_MS since `failingSince`). An
- * expired cursor or a changed history ends it with CURSOR_EXPIRED; anything unexpected is logged
- * and ends it at once (retrying a bug would hang the subscriber for ever).
+ * What a failed read means for its subscription (a catch-up read, a dashboard query): the error
+ * that ends it, or null to retry (a transient problem, while it has lasted less than RETRY_FOR_MS
+ * since `failingSince`). An expired cursor or a changed history ends it with CURSOR_EXPIRED;
+ * anything unexpected is logged and ends it at once (retrying a bug would hang it for ever).
  */
-export function catchUpFailure(err: unknown, failingSince: number, log: Logger): GraphQLError | null {
+export function catchUpFailure(
+  err: unknown,
+  failingSince: number,
+  log: Logger,
+  what = 'catch-up',
+): GraphQLError | null {
   if (err instanceof graphql.GraphQLError) return err;
   if (err instanceof CursorError) {
-    log.info({ code: err.code, reason: err.message }, 'catch-up ended: the cursor cannot be served');
+    log.info({ code: err.code, reason: err.message }, `${what} ended: the cursor cannot be served`);
     return new graphql.GraphQLError(err.message, { extensions: { code: err.code } });
   }
   if (isTransient(err)) {
     if (Date.now() - failingSince < RETRY_FOR_MS) return null;
-    log.warn({ err: (err as Error).message }, 'catch-up gave up: the database stayed unreachable');
+    log.warn({ err: (err as Error).message }, `${what} gave up: the database stayed unreachable`);
     return new graphql.GraphQLError(
-      'The change log could not be read; resume from the last cursor received',
+      'The database stayed unreachable; subscribe again (from the last cursor received)',
       {
         extensions: { code: 'UNAVAILABLE' },
       },
     );
   }
-  log.error({ err }, 'catch-up failed');
-  return new graphql.GraphQLError('The subscription failed; resume from the last cursor received', {
-    extensions: { code: 'INTERNAL_SERVER_ERROR' },
-  });
+  log.error({ err }, `${what} failed`);
+  return new graphql.GraphQLError(
+    'The subscription failed; subscribe again (from the last cursor received)',
+    {
+      extensions: { code: 'INTERNAL_SERVER_ERROR' },
+    },
+  );
 }
