@@ -17,6 +17,7 @@ import { schema } from '../src/schema/index.ts';
 import { login } from './helpers/api.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { testLog } from './helpers/db.ts';
+import { subscribeWs, wsClient } from './helpers/feed.ts';
 
 // Every document the web app builds with gql, exported or not, as its modules are imported.
 const { built, recording } = vi.hoisted(() => {
@@ -123,22 +124,28 @@ describe('query limits', () => {
     expect((await gqlSmall(`{ ${'__typename '.repeat(58)}}`)).errors).toBeUndefined();
   });
 
-  it('counts cost by `first`, the largest page for a variable, the default page and Order.items', async () => {
+  it('counts cost by `first` (or its variable), the default page and Order.items', async () => {
     // products(first: 40): 1 + 40 x (edges 1 + node 1 + id 1 + name 1) = 161.
     expect((await gqlSmall('{ products(first: 40) { edges { node { id name } } } }')).errors).toBeUndefined();
     expect(refusal(await gqlSmall('{ products(first: 200) { edges { node { id name } } } }'))).toBe(
       'Query refused: 801 cost units (fields times list sizes); the limit is 500 (MAX_COST)',
     );
-    expect(
-      refusal(
-        await gqlSmall('query ($n: Int) { products(first: $n) { edges { node { id name } } } }', { n: 1 }),
-      ),
-    ).toMatch(/^Query refused: 801 cost units/);
+    // A variable counts as the value sent (or declared as its default) when the operation runs.
+    const byVariable = 'query ($n: Int) { products(first: $n) { edges { node { id name } } } }';
+    expect((await gqlSmall(byVariable, { n: 40 })).errors).toBeUndefined();
+    expect(refusal(await gqlSmall(byVariable, { n: 200 }))).toMatch(/^Query refused: 801 cost units/);
+    const overWs = wsClient(smallUrl.replace(/^http/, 'ws'), admin);
+    const viaWs = subscribeWs(overWs, byVariable, { n: 200 }, 'products');
+    await viaWs.ended;
+    void overWs.dispose();
+    expect(viaWs.errors.map((e) => e.extensions?.code)).toEqual(['QUERY_TOO_COMPLEX']);
+    const byDefault = 'query ($n: Int = 200) { products(first: $n) { edges { node { id name } } } }';
+    expect(refusal(await gqlSmall(byDefault))).toMatch(/^Query refused: 801 cost units/);
     // No `first`: the default page of 50.
     expect((await gqlSmall('{ products { edges { node { id name } } } }')).errors).toBeUndefined();
-    // orders(first: 3) x (edges, node, items x 200 x id): 1 + 3 x (1 + 1 + 1 + 200) = 610.
-    expect(refusal(await gqlSmall('{ orders(first: 3) { edges { node { items { id } } } } }'))).toMatch(
-      /^Query refused: 610 cost units/,
+    // orders(first: 30) x (edges, node, 20 items x id): 1 + 30 x (1 + 1 + 1 + 20) = 691.
+    expect(refusal(await gqlSmall('{ orders(first: 30) { edges { node { items { id } } } } }'))).toMatch(
+      /^Query refused: 691 cost units/,
     );
   });
 

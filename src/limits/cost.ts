@@ -1,25 +1,21 @@
 /**
- * The cost of an operation and its `login` selections, and the validation rule that refuses an
- * operation over MAX_COST or with more than one `login`.
- *
- * Written here because no library does it: graphql-armor's costLimit multiplies only by a literal
- * `first`/`last` (so `first: $n` escapes it) and knows neither the default page size nor lists
- * without arguments, such as `Order.items`.
+ * The cost of an operation and its `login` selections, measured in one walk of the document.
+ * operation.ts refuses with it; written here because no library does it: graphql-armor's
+ * costLimit multiplies only by a literal `first`/`last` (so `first: $n` escapes it) and knows
+ * neither the default page size nor lists without arguments, such as `Order.items`.
  *
  * Guarantees:
  * - every field selected costs 1 (`__typename` included), plus its sub-selection's cost times the
- *   size of the list it returns: `first` of a connection (a variable counts as the largest page,
- *   its value is not known yet; none, the default page), or the bound of a plain list in
- *   LIST_SIZES; aliases, inline fragments and fragment spreads all add up, as if expanded;
- * - one walk, linear in the document: each fragment is measured once and every spread of it adds
- *   the memoised figure, so a fragment fan-out (each spreading the next twice) is measured in
- *   microseconds while its cost doubles per level, and is refused;
- * - the rule runs when validation enters the document and throws, so graphql-js's own rules never
- *   walk a refused document.
+ *   size of the list it returns: `first` of a connection (a variable: its value when given, else
+ *   the least it can be, 1; none: the default page), or the size in LIST_SIZES of a plain list;
+ *   aliases, inline fragments and fragment spreads all add up, as if expanded;
+ * - linear in the document: each fragment is measured once and every spread of it adds the
+ *   memoised figure, so a fragment fan-out (each spreading the next twice) is measured in
+ *   microseconds while its cost doubles per level.
  *
- * Not guaranteed: the sizes of plain lists are bounds we assume (a product has a stock level per
- * branch; ASSUMED_BRANCHES of them); a list that grows past its bound costs more than measured.
- * Introspection lists count 1 each: graphql-js's MaxIntrospectionDepthRule bounds their nesting.
+ * Not guaranteed: the sizes of plain lists are what we assume, not caps (an order may have up to
+ * 200 lines; a product has a stock level per branch); a list longer than assumed costs more than
+ * measured. Introspection lists count 1 each: graphql-js's MaxIntrospectionDepthRule bounds them.
  */
 import type {
   FieldNode,
@@ -29,19 +25,20 @@ import type {
   GraphQLSchema,
   OperationDefinitionNode,
   SelectionSetNode,
-  ValidationRule,
 } from 'graphql';
 import { graphql } from '../listeners/graphql.ts';
 import { HISTORY_LIMIT } from '../resolvers/history.ts';
 import { LIMITS } from '../resolvers/validate.ts';
-import { overLimit, tooComplex } from './errors.ts';
 
 /** Branches assumed for lists with one entry per branch ("several shops"). */
 export const ASSUMED_BRANCHES = 20;
 
+/** Lines assumed per order (placeOrder allows LIMITS.maxOrderItems; the sample orders have 1-5). */
+export const ASSUMED_ORDER_LINES = 20;
+
 /** Sizes of the schema's lists that take no `first`; any other list counts DEFAULT_LIST_SIZE. */
 export const LIST_SIZES: Record<string, number> = {
-  'Order.items': LIMITS.maxOrderItems,
+  'Order.items': ASSUMED_ORDER_LINES,
   'Product.stockLevels': ASSUMED_BRANCHES,
   'User.branches': ASSUMED_BRANCHES,
   'Query.history': HISTORY_LIMIT,
@@ -54,16 +51,27 @@ export interface Measure {
   logins: number;
 }
 
-function pageSize(node: FieldNode): number {
+/** Variable values of the operation, defaults applied; undefined while they are not known yet. */
+export type Variables = Record<string, unknown> | undefined;
+
+function pageSize(node: FieldNode, variables: Variables): number {
   const first = node.arguments?.find((a) => a.name.value === 'first')?.value;
   if (!first || first.kind === graphql.Kind.NULL) return LIMITS.defaultPage;
   if (first.kind === graphql.Kind.INT) return Math.max(1, Number(first.value));
-  return LIMITS.maxPage;
+  if (first.kind !== graphql.Kind.VARIABLE) return LIMITS.maxPage;
+  if (!variables) return 1;
+  const value = variables[first.name.value];
+  return typeof value === 'number' ? Math.max(1, value) : LIMITS.defaultPage;
 }
 
 /** How many times a field's sub-selection runs. */
-function multiplier(parent: GraphQLNamedType, node: FieldNode, schemaField: GraphQLField<unknown, unknown>) {
-  if (schemaField.args.some((a) => a.name === 'first')) return pageSize(node);
+function multiplier(
+  parent: GraphQLNamedType,
+  node: FieldNode,
+  schemaField: GraphQLField<unknown, unknown>,
+  variables: Variables,
+) {
+  if (schemaField.args.some((a) => a.name === 'first')) return pageSize(node, variables);
   if (!graphql.isListType(graphql.getNullableType(schemaField.type))) return 1;
   if (parent.name.startsWith('__')) return 1;
   // The connection field counted the page already.
@@ -71,13 +79,14 @@ function multiplier(parent: GraphQLNamedType, node: FieldNode, schemaField: Grap
   return LIST_SIZES[`${parent.name}.${schemaField.name}`] ?? DEFAULT_LIST_SIZE;
 }
 
-/** Measures every operation of a document; fragments are measured once and shared. */
+/** Measures the operations of one document; fragments are measured once and shared. */
 export class CostMeter {
   private readonly memo = new Map<string, Measure | null>();
 
   constructor(
     private readonly schema: GraphQLSchema,
     private readonly fragments: Map<string, FragmentDefinitionNode>,
+    private readonly variables?: Variables,
   ) {}
 
   operation(op: OperationDefinitionNode): Measure {
@@ -109,7 +118,7 @@ export class CostMeter {
             sel.selectionSet,
             schemaField ? graphql.getNamedType(schemaField.type) : undefined,
           );
-          const times = parent && schemaField ? multiplier(parent, sel, schemaField) : 1;
+          const times = parent && schemaField ? multiplier(parent, sel, schemaField, this.variables) : 1;
           m.cost += times * child.cost;
           m.logins += child.logins;
         }
@@ -139,29 +148,4 @@ export class CostMeter {
     this.memo.set(name, m);
     return m;
   }
-}
-
-/** Refuses, before any other rule walks it, an operation over `maxCost` or with two `login`s. */
-export function costRule(maxCost: number): ValidationRule {
-  return function BranchlineCostRule(context) {
-    return {
-      Document(document) {
-        const fragments = new Map<string, FragmentDefinitionNode>();
-        for (const def of document.definitions)
-          if (def.kind === graphql.Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
-        const meter = new CostMeter(context.getSchema(), fragments);
-        for (const def of document.definitions) {
-          if (def.kind !== graphql.Kind.OPERATION_DEFINITION) continue;
-          const { cost, logins } = meter.operation(def);
-          if (logins > 1)
-            throw tooComplex(
-              `${logins} selections of login in one operation; the limit is 1 (one password per request)`,
-            );
-          if (cost > maxCost)
-            throw overLimit('cost units (fields times list sizes)', 'maxCost', maxCost, cost);
-        }
-        return false;
-      },
-    };
-  };
 }

@@ -1,16 +1,16 @@
 /**
  * Everything that bounds what one GraphQL request may cost before it runs, for Yoga (and through
  * yoga.getEnveloped, graphql-ws): body size (body.ts), tokens, aliases, depth and directives
- * (armor.ts), cost and `login` selections (cost.ts), and a parse/validate cache that keeps only
- * accepted documents (cache.ts). Every refusal is a GraphQL error with extensions.code
+ * (armor.ts), cost and `login` selections (cost.ts, operation.ts), and a parse/validate cache
+ * that keeps only accepted documents (cache.ts). Every refusal is a GraphQL error with extensions.code
  * QUERY_TOO_COMPLEX or PAYLOAD_TOO_LARGE (errors.ts), decided in time linear in the request.
  */
 import type { Plugin } from 'graphql-yoga';
 import { useArmor } from './armor.ts';
 import { useBodyLimit } from './body.ts';
 import { boundedDocumentCache } from './cache.ts';
-import { costRule } from './cost.ts';
 import type { DocumentLimits } from './defaults.ts';
+import { costRule, useCostWhenRunning } from './operation.ts';
 
 export { logOversizedMessages } from './body.ts';
 export { DEFAULT_DOCUMENT_LIMITS, type DocumentLimits } from './defaults.ts';
@@ -27,6 +27,7 @@ export function documentLimits(limits: DocumentLimits) {
         addValidationRule(rule);
       },
     },
+    useCostWhenRunning(limits.maxCost),
     cache.plugin,
   ];
   return {
