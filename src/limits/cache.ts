@@ -4,8 +4,10 @@
  * (1,024 of each, an hour), before validation: 1,024 refused 1 MB documents would stay in memory.
  *
  * Guarantees:
- * - a document is kept only once it has parsed and passed validation, every limit included; a
- *   refused or invalid document is never kept (nor, through Yoga's WeakMap, its validation result);
+ * - a document is kept only once it has parsed and passed validation, every limit checked there
+ *   included; a document refused or invalid is never kept (nor, through Yoga's WeakMap, its
+ *   validation result). One refused only when it runs, for the `first` its variables ask for,
+ *   stays: with other variables it may run;
  * - parse errors are never kept (a refused document costs at most MAX_TOKENS tokens to re-parse);
  * - the kept documents' source texts total at most `maxChars` characters, each at most 1/32 of
  *   that (least recently used dropped first, an hour at most).
