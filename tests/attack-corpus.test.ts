@@ -71,7 +71,7 @@ function buildCorpus(): AnyCase[] {
 
 /**
  * Cases that find a defect outside this part's files, reported and left out of the run until it
- * is fixed where it belongs: the end of a label, and what happens.
+ * is fixed where it belongs: the end of a label, and what happens. CORPUS_ALL=1 runs them too.
  */
 const KNOWN: Record<string, string> = {
   'subscription changes(after: empty)':
@@ -87,7 +87,7 @@ const KNOWN: Record<string, string> = {
   'server-only message from the client':
     'graphql-ws closes with 4500 "Unexpected message of type next received" instead of 4400; src/app.ts',
 };
-const known = (c: AnyCase) => Object.keys(KNOWN).some((k) => c.label.endsWith(k));
+const known = (c: AnyCase) => !process.env.CORPUS_ALL && Object.keys(KNOWN).some((k) => c.label.endsWith(k));
 const corpus = buildCorpus().filter((c) => !known(c));
 const on = (t: Transport) => corpus.filter((c) => c.transport === t);
 const counts = { http: on('http').length, sse: on('sse').length, ws: on('ws').length };
@@ -127,7 +127,9 @@ async function expectClean(run: Promise<Outcome[]>) {
   if (dump)
     appendFileSync(
       dump,
-      results.map((r) => `${r.ms} ms ${r.c.transport}/${r.c.who} ${r.c.label} => ${r.outcome}\n`).join(''),
+      results
+        .map((r) => `${r.ms} ms ${r.c.transport}/${r.c.who} [${r.c.kind}] ${r.c.label} => ${r.outcome}\n`)
+        .join(''),
     );
   const problems = results
     .filter((r) => r.problem)
@@ -148,15 +150,15 @@ describe('hostile-input corpus', () => {
 
   it(`${counts.http} documents and variable sets over HTTP (POST, GET) get clean answers`, async () => {
     await expectClean(runs.http);
-  });
+  }, 180_000);
 
   it(`${counts.sse} over SSE (Yoga's subscriptions over HTTP) get clean answers`, async () => {
     await expectClean(runs.sse);
-  });
+  }, 180_000);
 
   it(`${counts.ws} over graphql-ws get clean answers or clean close codes`, async () => {
     await expectClean(runs.ws);
-  });
+  }, 180_000);
 
   it(`after all ${corpus.length} documents and variable sets over HTTP, SSE and graphql-ws: same process, every table unchanged`, async () => {
     await expectSurvived(target);

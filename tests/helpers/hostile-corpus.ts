@@ -119,7 +119,7 @@ export const STRINGS: Payload[] = [
   p('sql', 'like-underscore', '_'),
   p('sql', 'comment', '*/ --'),
   p('json', 'operator', '{"$gt": ""}'),
-  p('json', 'proto', '{"__proto__": {"role": "ADMIN"}}'),
+  p('json', 'json-proto', '{"__proto__": {"role": "ADMIN"}}'),
   p('graphql', 'break-out', '") { __typename } mutation { __typename } #'),
   p('html', 'script', '<script>alert(1)</script>'),
   p('html', 'attribute', '"><img src=x onerror=alert(1)>'),
@@ -145,24 +145,37 @@ export const STRINGS: Payload[] = [
   p('size', 'blank', '   '),
   p('size', 'x4001', 'x'.repeat(4001)),
 ];
-const byLabel = (labels: string[]) => STRINGS.filter((s) => labels.includes(s.label));
-/** Mutations' text positions: every kind of STRINGS, fewer variants of each (they cost a transaction). */
-export const MUTATION_STRINGS = STRINGS.filter(
-  (s) =>
-    ![
-      'sleep',
-      'like-underscore',
-      'comment',
-      'operator',
-      'attribute',
-      'windows',
-      'file-url',
-      'lone-low-surrogate',
-      'noncharacters',
-      'line-separators',
-      'blank',
-    ].includes(s.label),
-);
+function byLabel(labels: string[]): Payload[] {
+  return labels.map((label) => {
+    const found = STRINGS.find((s) => s.label === label);
+    if (!found) throw new Error(`no string payload ${label}`);
+    return found;
+  });
+}
+/**
+ * Mutations' text positions: one or a few of each kind of STRINGS (each case costs a transaction;
+ * searches, which are cheap reads and whose results are checked, get them all).
+ */
+export const MUTATION_STRINGS = byLabel([
+  'or-1=1',
+  'drop-table',
+  'param-$1',
+  'backslash',
+  'json-proto',
+  'break-out',
+  'script',
+  'expressions',
+  'traversal',
+  'nul-inside',
+  'lone-high-surrogate',
+  'rtl-override',
+  'zero-width-joiner',
+  'combining-x10k',
+  'emoji-4-byte',
+  'bom',
+  'empty',
+  'x4001',
+]);
 /** For positions that share one code path (every idempotencyKey): the strongest few. */
 export const CORE = byLabel([
   'or-1=1',
