@@ -84,6 +84,8 @@ const KNOWN: Record<string, string> = {
     'the parser overflows the stack: HTTP 500 Unexpected error; src/limits/',
   '10,000 nested lists in variables':
     'graphql-ws: UNAVAILABLE ("try again") instead of BAD_USER_INPUT: src/listeners/fanout.ts JSON.stringify of the uncoerced variables (group key) overflows the stack',
+  'changePassword(idempotencyKey: nul-inside)':
+    'INTERNAL_SERVER_ERROR: src/resolvers/account.ts looks the key up in idempotency_keys (applied()) before idempotencyOf refuses a NUL',
   'server-only message from the client':
     'graphql-ws closes with 4500 "Unexpected message of type next received" instead of 4400; src/app.ts',
 };

@@ -182,6 +182,12 @@ function judgeExchange(
 ) {
   if (x.status >= 500)
     return { outcome: `HTTP ${x.status}`, problem: `HTTP ${x.status}: ${x.text.slice(0, 200)}` };
+  // Script payloads come back in error messages: only as JSON (or an event stream), never as a page.
+  if (x.contentType.includes('html'))
+    return {
+      outcome: `HTTP ${x.status} html`,
+      problem: `an HTML answer (${x.contentType}) to a hostile request`,
+    };
   if (x.contentType.includes('text/event-stream')) {
     let outcome = 'sse';
     let sawError = false;
