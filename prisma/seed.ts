@@ -3,12 +3,14 @@
  * every branch, 30 customers, orders over the last 12 days and the demo users (README lists
  * them). Deterministic (seeded PRNG). Stock is consistent with the ledger: every quantity equals
  * the sum of its movements (an opening RECEIPT, then SALEs and RETURNs of the orders).
+ *
+ * Passwords: every user gets `password` (the first start's initial password, src/database/first-start.ts;
+ * tests pass the sample password `branchline` explicitly), hashed separately with its own salt.
+ * Without one, a random password nobody knows. The password is never logged.
  */
 import type pg from 'pg';
-import { hashPassword } from '../src/auth/password.ts';
+import { generatePassword, hashPassword } from '../src/auth/password.ts';
 import type { Logger } from '../src/logger.ts';
-
-export const DEMO_PASSWORD = 'branchline';
 
 const BRANCHES = [
   { code: 'DT', name: 'Downtown', address: '12 Market Street' },
@@ -71,7 +73,16 @@ async function insert(client: pg.PoolClient, sql: string, params: unknown[]) {
 }
 
 /** Loads the sample data when the database has no branch yet. Returns whether it did. */
-export async function seedSampleData(pool: pg.Pool, log: Logger): Promise<boolean> {
+export async function seedSampleData(
+  pool: pg.Pool,
+  log: Logger,
+  opts: { password?: string } = {},
+): Promise<boolean> {
+  if ((await pool.query('SELECT 1 FROM branches LIMIT 1')).rowCount) return false;
+  // Hashed before the transaction (scrypt takes a while), each with its own salt.
+  const password = opts.password ?? generatePassword();
+  const hashes = new Map<string, string>();
+  for (const u of demoUsers()) hashes.set(u.email, await hashPassword(password));
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
@@ -221,13 +232,12 @@ export async function seedSampleData(pool: pg.Pool, log: Logger): Promise<boolea
       );
     }
 
-    const passwordHash = await hashPassword(DEMO_PASSWORD);
     for (const u of demoUsers()) {
       const name = u.branch ? `${u.role === 'MANAGER' ? 'Manager' : 'Clerk'} ${u.branch}` : 'Admin';
       const [row] = await insert(
         client,
         'INSERT INTO users (name, email, password_hash, role) VALUES ($1, $2, $3, $4) RETURNING id',
-        [name, u.email, passwordHash, u.role],
+        [name, u.email, hashes.get(u.email), u.role],
       );
       if (u.branch) {
         await client.query('INSERT INTO user_branches (user_id, branch_id) VALUES ($1, $2)', [
@@ -245,7 +255,6 @@ export async function seedSampleData(pool: pg.Pool, log: Logger): Promise<boolea
         customers: customerIds.length,
         orders: [...seqs.values()].reduce((a, b) => a + b, 0),
         users: demoUsers().map((u) => `${u.email} (${u.role}${u.branch ? ` ${u.branch}` : ''})`),
-        password: DEMO_PASSWORD,
       },
       'sample data loaded',
     );

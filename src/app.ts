@@ -10,9 +10,12 @@ import type { ExecutionArgs, GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga } from 'graphql-yoga';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { type AccountLimits, DEFAULT_ACCOUNT_LIMITS } from './auth/accounts.ts';
 import { peerAddress } from './auth/client-address.ts';
 import { useAuthGate } from './auth/gate.ts';
+import { LastUsedRecorder } from './auth/last-used.ts';
 import { LoginGuard, type LoginLimits } from './auth/login-guard.ts';
+import { configurePasswordHashing } from './auth/password.ts';
 import { authenticate } from './auth/viewer.ts';
 import { httpServerOptions, SocketShares, watchRequestBody } from './connections.ts';
 import type { AppServices, Context } from './context.ts';
@@ -38,6 +41,7 @@ import {
   type ShareLimits,
 } from './shares.ts';
 import { renderGraphiQLPage, serveGraphiQLAsset } from './web/graphiql.ts';
+import { GRAPHIQL_TABS } from './web/graphiql-tabs.ts';
 import {
   CSRF_HEADER,
   corsPolicy,
@@ -55,6 +59,10 @@ export interface AppOptions {
   idleInTransactionTimeoutMs?: number;
   /** Lifetime of login sessions in hours (SESSION_TTL_HOURS). */
   sessionTtlHours?: number;
+  /** Sessions per user, API token lifetime, the clerks' stock-change limit (src/auth/accounts.ts). */
+  accounts?: Partial<AccountLimits>;
+  /** log2 of scrypt's N for new password hashes in this process (PASSWORD_HASH_COST; lower only in tests). */
+  passwordHashCost?: number;
   /** Sign-in throttle and hashing cap (defaults: DEFAULT_LOGIN_LIMITS in src/auth/login-guard.ts). */
   login?: Partial<LoginLimits>;
   /** Serve the built web app from this folder at `/` (never shadowing /graphql or /health). */
@@ -94,6 +102,7 @@ type EnvelopedArgs = ExecutionArgs & {
 
 export function buildApp(opts: AppOptions): App {
   const log = opts.log;
+  if (opts.passwordHashCost !== undefined) configurePasswordHashing({ cost: opts.passwordHashCost });
   const db = createDb(
     {
       url: opts.databaseUrl,
@@ -125,6 +134,8 @@ export function buildApp(opts: AppOptions): App {
     healthProbes: [() => feed.health()],
     feed,
     loginGuard: new LoginGuard(opts.login),
+    accounts: { ...DEFAULT_ACCOUNT_LIMITS, ...opts.accounts },
+    lastUsed: new LastUsedRecorder(db, log),
     sessionTtlMs: opts.sessionTtlHours === undefined ? undefined : opts.sessionTtlHours * 3_600_000,
   };
   const yogaLog = log.child({ module: 'yoga' });
@@ -150,7 +161,7 @@ export function buildApp(opts: AppOptions): App {
     multipart: false,
     graphiql: {
       title: 'Branchline GraphiQL',
-      defaultQuery: '{ health { ok components { name ok detail } } }',
+      defaultTabs: GRAPHIQL_TABS,
       additionalHeaders: { [CSRF_HEADER]: '1' },
     },
     renderGraphiQL: renderGraphiQLPage,
@@ -167,12 +178,9 @@ export function buildApp(opts: AppOptions): App {
         typeof fromParams === 'string'
           ? fromParams
           : (request?.headers.get('authorization') ?? req?.headers.authorization);
-      return {
-        ...services,
-        request,
-        clientAddress: peerAddress(req),
-        viewer: await authenticate(db, header),
-      };
+      const viewer = await authenticate(db, header);
+      if (viewer) services.lastUsed.touch(viewer.tokenId);
+      return { ...services, request, clientAddress: peerAddress(req), viewer };
     },
     logging: {
       debug: (...args) => yogaLog.debug({ args }, 'yoga'),

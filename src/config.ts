@@ -3,7 +3,9 @@
  * process with a readable message naming the variable.
  */
 import { z } from 'zod';
+import { DEFAULT_ACCOUNT_LIMITS as ACCOUNTS } from './auth/accounts.ts';
 import { DEFAULT_LOGIN_LIMITS as LOGIN } from './auth/login-guard.ts';
+import { DEFAULT_HASH_COST } from './auth/password.ts';
 import { DEFAULT_DOCUMENT_LIMITS as DOCUMENTS } from './limits/defaults.ts';
 import { CATCH_UP_POOL_DEFAULT, HTTP_TIMEOUT_DEFAULTS as HTTP, SHARE_DEFAULTS as SHARES } from './shares.ts';
 
@@ -27,6 +29,12 @@ const schema = z.object({
     .positive()
     .max(24 * 365)
     .default(24 * 7),
+  // Accounts (src/auth/accounts.ts): the first users' password, hashing cost, caps and role limits.
+  BRANCHLINE_INITIAL_PASSWORD: z.string().max(200).optional(),
+  PASSWORD_HASH_COST: z.coerce.number().int().min(10).max(20).default(DEFAULT_HASH_COST),
+  SESSIONS_PER_USER: z.coerce.number().int().min(1).max(1000).default(ACCOUNTS.sessionsPerUser),
+  API_TOKEN_MAX_DAYS: z.coerce.number().positive().max(3650).default(ACCOUNTS.apiTokenMaxDays),
+  CLERK_MAX_STOCK_CHANGE: z.coerce.number().int().min(0).max(1_000_000).default(ACCOUNTS.clerkMaxStockChange),
   FEED_RETENTION_DAYS: z.coerce.number().positive().max(3650).default(7),
   FEED_POLL_MS: z.coerce.number().int().min(100).max(5000).default(2000),
   FEED_HEARTBEAT_MS: z.coerce.number().int().min(200).max(60_000).default(2000),

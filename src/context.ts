@@ -1,4 +1,6 @@
 /** The per-request (per-subscription) GraphQL context: a fresh object for each operation. */
+import type { AccountLimits } from './auth/accounts.ts';
+import type { LastUsedRecorder } from './auth/last-used.ts';
 import type { LoginGuard } from './auth/login-guard.ts';
 import type { Viewer } from './auth/viewer.ts';
 import type { Db } from './db.ts';
@@ -16,6 +18,10 @@ export interface AppServices {
   feed: Feed;
   /** Sign-in throttle and password-hashing cap of this process. */
   loginGuard: LoginGuard;
+  /** Sessions per user, API token lifetime, the clerks' stock-change limit (src/auth/accounts.ts). */
+  accounts: AccountLimits;
+  /** Writes api_tokens.last_used_at, at most once a minute per token. */
+  lastUsed: LastUsedRecorder;
 }
 
 export interface Context extends AppServices {

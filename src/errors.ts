@@ -37,7 +37,7 @@ export class ValidationError extends AppError {
 }
 
 /** Models whose rows carry a version (the members of the GraphQL `VersionedRecord` union). */
-export type VersionedModel = 'Branch' | 'Product' | 'Customer' | 'StockLevel' | 'Order';
+export type VersionedModel = 'Branch' | 'Product' | 'Customer' | 'StockLevel' | 'Order' | 'User';
 
 /**
  * A stale `expectedVersion`: nothing was written. `current` is the row as it is now,
@@ -77,11 +77,14 @@ export class IdempotencyKeyReusedError extends AppError {
   }
 }
 
-/** login with an unknown email, a wrong password or an inactive user (deliberately not told apart). */
+/**
+ * login with an unknown email, a wrong password or an inactive user (deliberately not told apart);
+ * changePassword with a wrong current password.
+ */
 export class AuthenticationFailedError extends AppError {
   override name = 'AuthenticationFailedError';
-  constructor() {
-    super('Wrong email or password');
+  constructor(message = 'Wrong email or password') {
+    super(message);
   }
 }
 

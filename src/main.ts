@@ -1,14 +1,14 @@
 /**
- * `npm start`: database (embedded unless DATABASE_URL), migrations, sample data on an empty
- * database, then the server. SIGINT/SIGTERM stop the server, the database pool and the embedded
+ * `npm start`: database (embedded unless DATABASE_URL), migrations, the first users (and sample
+ * data) on a database without users, then the server. SIGINT/SIGTERM stop the server, the database pool and the embedded
  * PostgreSQL in that order; a second signal forces exit.
  */
 import { existsSync } from 'node:fs';
-import pg from 'pg';
-import { seedSampleData } from '../prisma/seed.ts';
 import { type App, buildApp } from './app.ts';
+import { configurePasswordHashing } from './auth/password.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { type Database, migrateDatabase, openDatabase } from './database/bootstrap.ts';
+import { firstStart } from './database/first-start.ts';
 import { createLogger } from './logger.ts';
 import { ensureWebBuild, webDist } from './web/build.ts';
 
@@ -37,14 +37,18 @@ async function main() {
   database = await openDatabase(config, log);
   try {
     await migrateDatabase(database.url, log);
-    if (config.SEED_SAMPLE_DATA) {
-      const pool = new pg.Pool({ connectionString: database.url, max: 2 });
-      try {
-        await seedSampleData(pool, log);
-      } finally {
-        await pool.end();
-      }
-    }
+    configurePasswordHashing({ cost: config.PASSWORD_HASH_COST });
+    // No users yet: the admin (and the sample data) with BRANCHLINE_INITIAL_PASSWORD or a random
+    // password shown once on the console and kept in DATA_DIR/initial-password.
+    await firstStart(
+      {
+        databaseUrl: database.url,
+        dataDir: config.DATA_DIR,
+        sampleData: config.SEED_SAMPLE_DATA,
+        initialPassword: config.BRANCHLINE_INITIAL_PASSWORD,
+      },
+      log,
+    );
     // The web app: built when web/dist is missing or older than web/; a failed build leaves the
     // API running (with the previous build, if any).
     const webReady = await ensureWebBuild(log).then(
@@ -70,6 +74,11 @@ async function main() {
       },
       poolSize: config.DB_POOL_SIZE,
       sessionTtlHours: config.SESSION_TTL_HOURS,
+      accounts: {
+        sessionsPerUser: config.SESSIONS_PER_USER,
+        apiTokenMaxDays: config.API_TOKEN_MAX_DAYS,
+        clerkMaxStockChange: config.CLERK_MAX_STOCK_CHANGE,
+      },
       statementTimeoutMs: config.STATEMENT_TIMEOUT_MS,
       idleInTransactionTimeoutMs: config.IDLE_IN_TRANSACTION_TIMEOUT_MS,
       login: {

@@ -77,7 +77,8 @@ describe('branch access', () => {
       { id: hb.customer },
       clerk,
     );
-    expect(customer.data?.customer).toEqual({ homeBranchId: s.branches.HB, homeBranch: null });
+    // The home branch's id is hidden like the branch itself (it used to leak the HB id).
+    expect(customer.data?.customer).toEqual({ homeBranchId: null, homeBranch: null });
   });
 
   it('refuses every change to HB with the same NotFound as for an unknown id, and changes nothing', async () => {

@@ -135,11 +135,22 @@ describe('orders', () => {
     });
     expect(await qty()).toBe(start - 2);
 
+    // A paid order is a refund: the clerk may not cancel it (changing nothing), the manager may.
+    const refused = await t.gql(
+      STATUS('cancelOrder', 'MutationCancelOrderSuccess'),
+      { id: order.id, v: paid.version },
+      clerk,
+    );
+    expect(refused.data?.cancelOrder).toEqual({
+      __typename: 'Forbidden',
+      message: 'Only a manager can cancel a paid order',
+    });
+    expect(await qty()).toBe(start - 2);
     const cancelled = ok(
       await t.gql(
         STATUS('cancelOrder', 'MutationCancelOrderSuccess'),
         { id: order.id, v: paid.version },
-        clerk,
+        manager,
       ),
       'cancelOrder',
     );

@@ -15,6 +15,11 @@ export interface Viewer {
   /** Branches a MANAGER or CLERK may see; ignored for ADMIN, who sees every branch. */
   branchIds: string[];
   tokenId: string;
+  /**
+   * After createUser or resetPassword, until changePassword: every operation but changePassword,
+   * logout and me is refused (src/auth/gate.ts).
+   */
+  mustChangePassword?: boolean;
 }
 
 /** The viewer for an Authorization header value, or null when absent, unknown, revoked or expired. */
@@ -28,8 +33,9 @@ export async function authenticate(db: Db, authorization: string | null | undefi
     name: string;
     role: Role;
     branch_ids: string[];
+    must_change_password: boolean;
   }>(
-    `SELECT t.id AS token_id, u.id AS user_id, u.email, u.name, u.role,
+    `SELECT t.id AS token_id, u.id AS user_id, u.email, u.name, u.role, u.must_change_password,
             coalesce(array_agg(ub.branch_id) FILTER (WHERE ub.branch_id IS NOT NULL), '{}') AS branch_ids
        FROM api_tokens t
        JOIN users u ON u.id = t.user_id
@@ -48,5 +54,6 @@ export async function authenticate(db: Db, authorization: string | null | undefi
     role: row.role,
     branchIds: row.branch_ids,
     tokenId: row.token_id,
+    mustChangePassword: row.must_change_password,
   };
 }

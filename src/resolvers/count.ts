@@ -4,7 +4,7 @@
  * level the counter saw: a sale in the meantime makes the count stale (VersionConflict).
  */
 import { z } from 'zod';
-import { assertBranchVisible, assertCan } from '../auth/access.ts';
+import { assertBranchVisible, assertCan, assertStockChangeAllowed } from '../auth/access.ts';
 import type { Context } from '../context.ts';
 import { NotFoundError } from '../errors.ts';
 import type { StockLevel } from '../generated/prisma/client.ts';
@@ -49,6 +49,8 @@ export function countStock(
       );
     }
     const delta = input.counted - row.quantity;
+    // Decided on the locked quantity: a clerk's count may move it by CLERK_MAX_STOCK_CHANGE at most.
+    assertStockChangeAllowed(viewer, 'count', delta, ctx.accounts.clerkMaxStockChange);
     const move = { ...key, kind: 'COUNT' as const, delta, reason: `Counted ${input.counted}` };
     return (await applyMovements(tx, viewer, locked, [move]))[0];
   });

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { assertBranchVisible, assertCan } from '../auth/access.ts';
+import { assertBranchVisible, assertCan, assertStockChangeAllowed } from '../auth/access.ts';
 import type { Context } from '../context.ts';
 import { NotFoundError } from '../errors.ts';
 import type { StockLevel } from '../generated/prisma/client.ts';
@@ -39,6 +39,7 @@ export function receiveStock(
   const input = parse(receiveInput, request);
   assertBranchVisible(viewer, input.branchId);
   assertCan(viewer, 'receiveStock');
+  assertStockChangeAllowed(viewer, 'receipt', input.quantity, ctx.accounts.clerkMaxStockChange);
   return writeTx(ctx, { operation: 'receiveStock', args: request, idempotencyKey }, async (tx) => {
     await assertExist(tx, [input.branchId], input.productId);
     await ensureStockRows(tx, [input]);

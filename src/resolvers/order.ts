@@ -4,7 +4,7 @@
  * transaction). placeOrder lives in place-order.ts.
  */
 import { z } from 'zod';
-import { assertCan, scope } from '../auth/access.ts';
+import { assertCan, assertCanCancel, can, scope } from '../auth/access.ts';
 import type { Viewer } from '../auth/viewer.ts';
 import type { Context } from '../context.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
@@ -62,6 +62,8 @@ async function changeStatus(
   expectedVersion: number,
   from: OrderStatus[],
   to: OrderStatus,
+  /** Whether the viewer may move an order of this status (a refusal is thrown). */
+  allowed: (status: OrderStatus) => void = () => {},
 ) {
   const now = new Date();
   const stamp = to === 'PAID' ? { paidAt: now } : to === 'CANCELLED' ? { cancelledAt: now } : {};
@@ -76,6 +78,7 @@ async function changeStatus(
   if (order.version !== expectedVersion) {
     throw await conflictError(tx, 'Order', 'orders', order, { status: to }, expectedVersion);
   }
+  allowed(order.status);
   throw new ValidationError(`Order is ${order.status}`, [
     { path: ['id'], message: `is ${order.status}, expected ${from.join(' or ')}` },
   ]);
@@ -98,13 +101,17 @@ export function cancelOrder(args: StatusArgs, ctx: Context): Promise<Order> {
   assertCan(viewer, 'sell');
   return writeTx(ctx, { operation: 'cancelOrder', args: request, idempotencyKey }, async (tx) => {
     // The conditional UPDATE locks the order row first: a concurrent cancel waits, then fails.
+    // A clerk cancels only unpaid orders: a paid one (a refund) is Forbidden, decided by the same
+    // conditional UPDATE, so a payment racing the cancel cannot slip through.
+    const refund = can(viewer, 'overrideLimits');
     const order = await changeStatus(
       tx,
       viewer,
       input.id,
       input.expectedVersion,
-      ['PLACED', 'PAID'],
+      refund ? ['PLACED', 'PAID'] : ['PLACED'],
       'CANCELLED',
+      (status) => assertCanCancel(viewer, status),
     );
     const items = await tx.orderItem.findMany({
       where: { orderId: order.id },

@@ -13,16 +13,23 @@ import { Role, TokenKind } from '../generated/prisma/enums.ts';
 import { type CreatedApiToken, createApiToken, login, me, revokeApiToken } from '../resolvers/auth.ts';
 import { BranchRef } from './branch.ts';
 
-const RoleEnum = builder.enumType(Role, { name: 'Role' });
-const TokenKindEnum = builder.enumType(TokenKind, { name: 'TokenKind' });
+export const RoleEnum = builder.enumType(Role, { name: 'Role' });
+export const TokenKindEnum = builder.enumType(TokenKind, { name: 'TokenKind' });
 
 export const UserRef = builder.prismaObject('User', {
+  // Only the columns a query asks for are read: the password hash never is.
+  select: { id: true },
   fields: (t) => ({
     id: t.exposeID('id'),
     name: t.exposeString('name'),
     email: t.exposeString('email'),
     role: t.expose('role', { type: RoleEnum }),
     active: t.exposeBoolean('active'),
+    mustChangePassword: t.exposeBoolean('mustChangePassword', {
+      description:
+        'Set by createUser and resetPassword: until changePassword, only changePassword, logout and me answer (PASSWORD_CHANGE_REQUIRED).',
+    }),
+    passwordChangedAt: t.expose('passwordChangedAt', { type: 'DateTime', nullable: true }),
     branches: t.field({
       type: [BranchRef],
       description: 'The branches assigned to this user (an ADMIN sees all branches regardless).',
@@ -35,18 +42,34 @@ export const UserRef = builder.prismaObject('User', {
     }),
     version: t.exposeInt('version'),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    updatedBy: t.exposeString('updatedBy', { nullable: true }),
   }),
 });
 
-const ApiTokenRef = builder.prismaObject('ApiToken', {
+export const ApiTokenRef = builder.prismaObject('ApiToken', {
+  // Only the columns a query asks for are read: never the token's hash.
+  select: { id: true },
   fields: (t) => ({
     id: t.exposeID('id'),
     userId: t.exposeID('userId'),
+    user: t.relation('user', { description: 'The user the token acts as.' }),
     kind: t.expose('kind', { type: TokenKindEnum }),
-    name: t.exposeString('name'),
+    name: t.exposeString('name', {
+      description: 'API tokens: the name given; sessions: the browser or program and address that signed in.',
+    }),
     expiresAt: t.expose('expiresAt', { type: 'DateTime', nullable: true }),
     revokedAt: t.expose('revokedAt', { type: 'DateTime', nullable: true }),
-    lastUsedAt: t.expose('lastUsedAt', { type: 'DateTime', nullable: true }),
+    lastUsedAt: t.expose('lastUsedAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the token was last used, to within about a minute (written at most once a minute).',
+    }),
+    current: t.boolean({
+      description: 'Whether this is the token of the request asking.',
+      resolve: (token, _args, ctx) => token.id === ctx.viewer?.tokenId,
+    }),
+    version: t.exposeInt('version'),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
   }),
 });
@@ -90,7 +113,8 @@ builder.mutationFields((t) => ({
   }),
   createApiToken: t.field({
     type: CreatedApiTokenRef,
-    description: 'Admins: a long-lived token acting as userId (default: yourself).',
+    description:
+      'Admins: a token acting as userId (default: yourself), valid until expiresAt: at most API_TOKEN_MAX_DAYS (365) days from now, which is also the default.',
     errors: { types: [NotFoundError, ValidationError, ForbiddenError, IdempotencyKeyReusedError] },
     args: {
       name: t.arg.string({ required: true }),

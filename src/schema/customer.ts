@@ -25,7 +25,13 @@ export const CustomerRef = builder.prismaObject('Customer', {
     name: t.exposeString('name'),
     phone: t.exposeString('phone', { nullable: true }),
     email: t.exposeString('email', { nullable: true }),
-    homeBranchId: t.exposeID('homeBranchId', { nullable: true }),
+    homeBranchId: t.id({
+      nullable: true,
+      description: 'null when none, or when it is a branch the viewer may not see.',
+      select: { homeBranchId: true },
+      resolve: (c, _args, ctx) =>
+        c.homeBranchId && canSeeBranch(requireViewer(ctx), c.homeBranchId) ? c.homeBranchId : null,
+    }),
     homeBranch: t.field({
       type: BranchRef,
       nullable: true,

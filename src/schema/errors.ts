@@ -14,6 +14,7 @@ import {
   VersionConflictError,
   type VersionedModel,
 } from '../errors.ts';
+import { UserRef } from './auth.ts';
 import { BranchRef } from './branch.ts';
 import { CustomerRef } from './customer.ts';
 import { OrderRef } from './order.ts';
@@ -81,7 +82,7 @@ const recordTypes = new WeakMap<object, VersionedModel>();
 
 const VersionedRecord = builder.unionType('VersionedRecord', {
   description: 'A record edited with an expectedVersion.',
-  types: [BranchRef, ProductRef, CustomerRef, StockLevelRef, OrderRef],
+  types: [BranchRef, ProductRef, CustomerRef, StockLevelRef, OrderRef, UserRef],
   resolveType: (value) => recordTypes.get(value as object) ?? 'Product',
 });
 

@@ -4,6 +4,7 @@ import './feed.ts';
 import './feed-typed.ts';
 import './health.ts';
 import './auth.ts';
+import './account.ts';
 import './branch.ts';
 import './customer.ts';
 import './errors.ts';
@@ -13,5 +14,6 @@ import './movement.ts';
 import './order.ts';
 import './product.ts';
 import './stock-level.ts';
+import './user.ts';
 
 export const schema = builder.toSchema();

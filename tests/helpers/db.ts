@@ -7,6 +7,8 @@ import { inject } from 'vitest';
 import { seedSampleData } from '../../prisma/seed.ts';
 import { createLogger } from '../../src/logger.ts';
 import { withDatabase } from '../global-setup.ts';
+import { PASSWORD } from './api.ts';
+import './password-cost.ts';
 
 export const testLog = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
 
@@ -46,7 +48,8 @@ export async function createTestDatabase(opts: { seed?: boolean } = {}): Promise
   const url = withDatabase(inject('adminUrl'), name);
   const pool = new pg.Pool({ connectionString: url, max: 4 });
   pool.on('error', () => {});
-  if (opts.seed) await seedSampleData(pool, testLog);
+  // The sample users' password is the tests' known one, given explicitly (never a default).
+  if (opts.seed) await seedSampleData(pool, testLog, { password: PASSWORD });
   return {
     name,
     url,

@@ -7,6 +7,7 @@
  */
 import { type AppOptions, buildApp } from '../../src/app.ts';
 import { createLogger } from '../../src/logger.ts';
+import { TEST_HASH_COST } from './password-cost.ts';
 
 const [databaseUrl, port] = process.argv.slice(2);
 if (!databaseUrl || port === undefined) {
@@ -19,6 +20,7 @@ const app = buildApp({
   databaseUrl,
   log,
   poolSize: 6,
+  passwordHashCost: TEST_HASH_COST,
   ...extra,
   feed: { pollMs: 1000, heartbeatMs: 500, ...extra.feed },
 });
