@@ -1,11 +1,13 @@
 /**
  * `npm start` as a user runs it (node --import tsx src/main.ts): embedded PostgreSQL in DATA_DIR,
  * migrations, sample data, API; SIGTERM stops everything cleanly; data survives restarts; a crash
- * that leaves an orphaned postgres or a stale postmaster.pid does not block the next start.
+ * that leaves an orphaned postgres or a stale postmaster.pid does not block the next start. The
+ * first start knows no password in advance: without BRANCHLINE_INITIAL_PASSWORD it makes a random
+ * one, prints it once on stderr and writes it to DATA_DIR/initial-password (mode 0600).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -32,6 +34,8 @@ interface Started {
   child: ChildProcess;
   url: string;
   logs: Record<string, unknown>[];
+  /** Everything on stdout (the JSON log lines) and stderr so far. */
+  output(): { stdout: string; stderr: string };
   exited: Promise<number | null>;
 }
 
@@ -46,6 +50,9 @@ async function start(): Promise<Started> {
       PORT: String(port),
       HOST: '127.0.0.1',
       LOG_LEVEL: 'info',
+      // No known password: the first start makes one (empty counts as unset).
+      BRANCHLINE_INITIAL_PASSWORD: '',
+      PASSWORD_HASH_COST: '',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -53,9 +60,13 @@ async function start(): Promise<Started> {
   const logs: Record<string, unknown>[] = [];
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   let buffer = '';
+  let stdout = '';
   let stderr = '';
   child.stderr?.on('data', (d) => {
     stderr += d;
+  });
+  child.stdout?.on('data', (d) => {
+    stdout += d;
   });
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${buffer}\n${stderr}`)), 60_000);
@@ -83,7 +94,7 @@ async function start(): Promise<Started> {
       reject(new Error(`server exited with ${code}:\n${buffer}\n${stderr}`));
     });
   });
-  return { child, url: `http://127.0.0.1:${port}`, logs, exited };
+  return { child, url: `http://127.0.0.1:${port}`, logs, exited, output: () => ({ stdout, stderr }) };
 }
 
 async function sql<T extends pg.QueryResultRow>(query: string): Promise<T[]> {
@@ -102,6 +113,20 @@ async function sql<T extends pg.QueryResultRow>(query: string): Promise<T[]> {
     await client.end();
   }
 }
+
+async function signIn(url: string, email: string, password: string): Promise<string> {
+  const res = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      query: `mutation ($e: String!, $p: String!) { login(email: $e, password: $p) { __typename } }`,
+      variables: { e: email, p: password },
+    }),
+  });
+  return ((await res.json()) as { data: { login: { __typename: string } } }).data.login.__typename;
+}
+
+let initialPassword = '';
 
 describe('npm start', () => {
   it('starts on a new embedded database with sample data and stops cleanly on SIGTERM', async () => {
@@ -132,6 +157,28 @@ describe('npm start', () => {
     expect(admin?.role).toBe('ADMIN');
     expect(s.logs.some((l) => l.msg === 'sample data loaded')).toBe(true);
 
+    // No known password: 'branchline' does not work; a random one is on stderr and in a 0600 file.
+    const file = path.join(dataDir, 'initial-password');
+    initialPassword = (await readFile(file, 'utf8')).trim();
+    expect(initialPassword).toMatch(/^[A-Za-z2-9]{16}$/);
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    const { stdout, stderr } = s.output();
+    expect(stderr.split(initialPassword)).toHaveLength(2);
+    expect(stderr).toContain(file);
+    expect(stdout).not.toContain(initialPassword);
+    expect(s.logs.find((l) => String(l.msg).startsWith('first start'))).toMatchObject({
+      admin: 'admin@example.com',
+      password: { file },
+    });
+    expect(await signIn(s.url, 'admin@example.com', 'branchline')).toBe('AuthenticationFailed');
+    expect(await signIn(s.url, 'clerk.dt@example.com', 'branchline')).toBe('AuthenticationFailed');
+    expect(await signIn(s.url, 'admin@example.com', initialPassword)).toBe('MutationLoginSuccess');
+    expect(await signIn(s.url, 'clerk.dt@example.com', initialPassword)).toBe('MutationLoginSuccess');
+    // Hashed at N = 2^17, each user with a salt of their own.
+    const hashes = await sql<{ h: string }>('SELECT password_hash AS h FROM users');
+    expect(hashes.every((r) => r.h.startsWith('scrypt$131072$8$1$'))).toBe(true);
+    expect(new Set(hashes.map((r) => r.h.split('$')[4])).size).toBe(hashes.length);
+
     s.child.kill('SIGTERM');
     expect(await s.exited).toBe(0);
     expect(existsSync(path.join(dataDir, 'pg', 'postmaster.pid'))).toBe(false);
@@ -141,6 +188,10 @@ describe('npm start', () => {
     const s = await start();
     expect(s.logs.some((l) => l.msg === 'sample data loaded')).toBe(false);
     expect(s.logs.some((l) => l.msg === 'initialising embedded PostgreSQL cluster')).toBe(false);
+    // The password was shown once: not again, and it still works.
+    expect(s.output().stderr).not.toContain(initialPassword);
+    expect(s.logs.some((l) => String(l.msg).startsWith('first start'))).toBe(false);
+    expect(await signIn(s.url, 'admin@example.com', initialPassword)).toBe('MutationLoginSuccess');
     const [row] = await sql<{ n: number }>('SELECT count(*)::int AS n FROM branches');
     expect(row?.n).toBe(3);
     s.child.kill('SIGTERM');
