@@ -6,7 +6,8 @@
  * Rules (DESIGN.md "Authorization"): ADMIN sees every change. A MANAGER or CLERK sees
  * branch-scoped rows (those with a branch id: branches, stock levels and movements, orders and
  * their items) only of their own branches, shared rows (products, customers) of every branch,
- * and never users or API tokens.
+ * and never users, their branch memberships or API tokens. A customer's home branch in the row
+ * image is null for a viewer who may not see that branch (`data`).
  */
 import { canSeeBranch as viewerCanSeeBranch } from '../auth/access.ts';
 import type { Viewer } from '../auth/viewer.ts';
@@ -22,16 +23,19 @@ export const FEED_TABLES = [
   'orders',
   'order_items',
   'users',
+  'user_branches',
   'api_tokens',
 ] as const;
 
-const ADMIN_ONLY = new Set(['users', 'api_tokens']);
+const ADMIN_ONLY = new Set(['users', 'user_branches', 'api_tokens']);
 
 export interface AccessScope {
   /** Equal for viewers who see exactly the same changes (the grouping key's access part). */
   key: string;
   canSeeBranch(branchId: string): boolean;
   canSee(row: ChangeRow): boolean;
+  /** The row image as this viewer may see it (a home branch it may not see is null). */
+  data(row: Pick<ChangeRow, 'tbl' | 'data'>): Record<string, unknown> | null;
 }
 
 const scopes = new Map<string, AccessScope>();
@@ -55,6 +59,11 @@ function createScope(key: string, viewer: Viewer): AccessScope {
       if (admin) return true;
       if (ADMIN_ONLY.has(row.tbl)) return false;
       return row.branchId === null || canSeeBranch(row.branchId);
+    },
+    data(row) {
+      const home = row.tbl === 'customers' ? row.data?.home_branch_id : undefined;
+      if (admin || typeof home !== 'string' || canSeeBranch(home)) return row.data;
+      return { ...row.data, home_branch_id: null };
     },
   };
 }

@@ -14,6 +14,8 @@
  *   `MAX_RETRY_MS`), only while somebody watches, and only for a passing connection problem and
  *   at most `RETRY_FOR_MS`: then, or at once for any other failure, every subscriber of the board
  *   ends with UNAVAILABLE or INTERNAL_SERVER_ERROR (logged) instead of waiting for ever.
+ * - A subscriber held while its access is re-decided (grants.ts) gets no figures between `hold()`
+ *   and `resume()`; the newest set waits for it.
  */
 import type pg from 'pg';
 import type { Logger } from '../logger.ts';
@@ -125,6 +127,8 @@ export class DashboardStream implements AsyncIterableIterator<DashboardFigures> 
   } | null = null;
   private failure: unknown = null;
   private ended = false;
+  /** Access is being re-decided (grants.ts): figures wait, the newest only, until `resume()`. */
+  private holding = false;
 
   constructor(
     board: BranchDashboard,
@@ -135,7 +139,7 @@ export class DashboardStream implements AsyncIterableIterator<DashboardFigures> 
 
   offer(figures: DashboardFigures): void {
     if (this.ended) return;
-    if (this.waiter) {
+    if (this.waiter && !this.holding) {
       const w = this.waiter;
       this.waiter = null;
       w.resolve({ value: figures, done: false });
@@ -144,8 +148,24 @@ export class DashboardStream implements AsyncIterableIterator<DashboardFigures> 
     }
   }
 
+  hold(): void {
+    this.holding = true;
+  }
+
+  resume(): void {
+    if (!this.holding) return;
+    this.holding = false;
+    if (this.waiter && this.next_) {
+      const w = this.waiter;
+      const value = this.next_;
+      this.waiter = null;
+      this.next_ = null;
+      w.resolve({ value, done: false });
+    }
+  }
+
   next(): Promise<IteratorResult<DashboardFigures>> {
-    if (this.next_) {
+    if (this.next_ && !this.holding) {
       const value = this.next_;
       this.next_ = null;
       return Promise.resolve({ value, done: false });

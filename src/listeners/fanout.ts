@@ -20,16 +20,22 @@
  *   cursor is not grouped (the caller runs it the ordinary way, one execution per subscriber).
  * - The cursor is the `after` variable's value as graphql coerces it (a default value in the
  *   operation counts when the client sends none).
+ * - Each member follows its own rights (grants.ts): on an access change it is held (sent nothing,
+ *   not even what its group already queued), then ended, or moved to the group of its new scope
+ *   (the same one when the scope is unchanged), where it first catches up from the last change
+ *   it was sent, executed under the new scope, as a member joining with that cursor would.
  */
 
 import type { Socket } from 'node:net';
 import type { DocumentNode, ExecutionArgs, ExecutionResult, GraphQLSchema } from 'graphql';
 import type { WebSocket } from 'ws';
+import type { Viewer } from '../auth/viewer.ts';
 import type { Context } from '../context.ts';
 import type { Logger } from '../logger.ts';
 import { accessScope } from './access.ts';
 import type { FeedPosition } from './cursor.ts';
 import type { Feed } from './feed.ts';
+import type { Grant, ResumeTurn } from './grants.ts';
 import { graphql } from './graphql.ts';
 import { FeedStream, feedError, STALL_MS, TOO_SLOW_MESSAGE } from './stream.ts';
 import { catchUpFailure, retryDelay } from './transient.ts';
@@ -158,6 +164,18 @@ function canonical(vars: Record<string, unknown>): string {
   );
 }
 
+/** Subscriptions with equal keys share a group: same document, variables (but `after`) and scope. */
+function groupKey(req: JoinRequest, variables: Record<string, unknown>, viewer: Viewer): string {
+  return JSON.stringify([
+    req.query,
+    req.operationName ?? null,
+    canonical(variables),
+    accessScope(viewer).key,
+  ]);
+}
+
+const toFeedPosition = (p: Pos): FeedPosition => ({ xid: p.x.toString(), id: p.i.toString() });
+
 class Member implements Joined {
   private readonly prefix: Buffer;
   private last: Pos | null;
@@ -167,13 +185,21 @@ class Member implements Joined {
   private settle: { resolve: (r: IteratorResult<never, void>) => void; reject: (e: unknown) => void } | null =
     null;
   private outcome: { error: unknown } | null = null;
+  /** Held while its rights are re-decided (grants.ts): nothing is sent until `release()`. */
+  private holding = false;
+  private unheld: (() => void) | null = null;
+  /** A position-less member (the dashboard) was not sent a payload while held. */
+  private missed = false;
+  /** What it asked for, to find the group of a new scope (FanOut.regroup). */
+  origin: { req: JoinRequest; variables: Record<string, unknown> } | null = null;
 
   constructor(
-    private readonly group: Group,
+    /** Its group (another one after its scope changed). */
+    public group: Group,
     readonly socket: WebSocket,
     id: string,
     /** The group's change stream (null for position-less sources: the dashboard). */
-    private readonly stream: FeedStream | null,
+    private stream: FeedStream | null,
     start: FeedPosition | null,
     private readonly onEnd: () => void,
   ) {
@@ -236,6 +262,10 @@ class Member implements Joined {
    */
   private admit(pos: Pos | null, ordered: boolean): boolean {
     if (this.ended) return false;
+    if (this.holding) {
+      if (!pos) this.missed = true;
+      return false;
+    }
     if (!ordered && pos && this.last && !isAfter(pos, this.last)) return false;
     if (this.socket.readyState !== this.socket.OPEN) {
       this.end(null);
@@ -294,13 +324,17 @@ class Member implements Joined {
         // The reader fetches the next page while this one is written; a page's frames leave in
         // as few writes as the socket takes (corked, released before any wait for the client).
         const fromPosition = { xid: from.x.toString(), id: from.i.toString() };
-        for await (const page of stream.rows(fromPosition, until, () => this.ended)) {
+        // After a move to another group (a new scope), its stream and execution apply.
+        const rows = (this.stream ?? stream).rows(fromPosition, until, () => this.ended);
+        for await (const page of rows) {
           failingSince = undefined;
+          if (this.holding) break;
           const raw = rawSocket(this.socket);
           raw?.cork();
           try {
             for (const row of page) {
               if (this.ended) return;
+              if (this.holding) break;
               if (this.socket.bufferedAmount > max / 2) {
                 raw?.uncork();
                 const reading = await this.paced(max);
@@ -313,6 +347,12 @@ class Member implements Joined {
           } finally {
             raw?.uncork();
           }
+        }
+        if (this.holding) {
+          await new Promise<void>((r) => {
+            this.unheld = r;
+          });
+          continue;
         }
         if (!this.pendingOverflow) break;
         this.pendingOverflow = false;
@@ -341,11 +381,52 @@ class Member implements Joined {
     }
   }
 
+  /** Its access is being re-decided: send nothing from now on (see the module comment). */
+  hold(): void {
+    if (this.ended || this.holding) return;
+    this.holding = true;
+    if (!this.stream || !this.last) return;
+    if (this.pending) {
+      // Catching up already: it waits for release(), then reads what was dropped meanwhile.
+      this.pending = [];
+      this.pendingOverflow = true;
+      return;
+    }
+    const at = toFeedPosition(this.last);
+    void this.catchUp(this.stream, at, at);
+    this.pendingOverflow = true;
+  }
+
+  /** Moves to the group of its new scope, keeping its position; it stays held. */
+  moveTo(group: Group): void {
+    if (group === this.group) return;
+    this.group.leave(this);
+    this.group = group;
+    this.stream = group.source instanceof FeedStream ? group.source : null;
+    group.members.add(this);
+    this.missed = true;
+  }
+
+  /** Goes on in its (new) group: catches up what it missed, or gets the latest payload. */
+  release(): void {
+    if (this.ended || !this.holding) return;
+    this.holding = false;
+    const unheld = this.unheld;
+    this.unheld = null;
+    if (unheld) {
+      unheld();
+    } else if (!this.stream && this.missed && this.group.lastPayload) {
+      this.missed = false;
+      this.send(null, this.group.lastPayload);
+    }
+  }
+
   end(error: unknown): void {
     if (this.ended) return;
     this.ended = true;
     this.pending = null;
     this.onEnd();
+    this.unheld?.();
     if (this.settle) {
       const s = this.settle;
       this.settle = null;
@@ -459,6 +540,11 @@ class Group {
     if (this.members.size === 0) this.close();
   }
 
+  /** Closes a group that nobody joined (started for a member that no longer needs it). */
+  closeIfUnused(): void {
+    if (this.members.size === 0) this.close();
+  }
+
   private close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -552,14 +638,48 @@ export class FanOut {
       }
     }
 
-    const key = JSON.stringify([
-      req.query,
-      req.operationName ?? null,
-      canonical(variables),
-      accessScope(viewer).key,
-    ]);
-    let group: Group | undefined;
-    for (let attempt = 0; attempt < 3 && !group; attempt++) {
+    let group: Group | readonly GraphQLError[];
+    try {
+      group = await this.groupFor(groupKey(req, variables, viewer), req, variables);
+    } catch (err) {
+      share();
+      throw err;
+    }
+    if (!(group instanceof Group)) {
+      share();
+      return group;
+    }
+    const g = group;
+    const stream = g.source instanceof FeedStream ? g.source : null;
+    const here = this.feed.hub.position;
+    const closeTracking = this.feed.track(share);
+    let grant: Grant | undefined;
+    const member: Member = new Member(g, req.socket, req.id, stream, stream ? here : null, () => {
+      closeTracking();
+      grant?.detach();
+      member.group.leave(member);
+    });
+    member.origin = { req, variables };
+    g.members.add(member);
+    if (afterPos && stream && here) void member.catchUp(stream, afterPos, here);
+    // From here on the member follows its own rights: held on an access change, then ended or
+    // moved to the group of its new scope (held at once if its rights may already be stale).
+    grant = this.feed.grants.attach(viewer, {
+      hold: () => member.hold(),
+      resume: (next, turn) => this.regroup(member, next, turn),
+      end: (err) => member.end(err),
+    });
+    if (!stream && g.lastPayload) member.send(null, g.lastPayload);
+    return member;
+  }
+
+  /** The live group for `key`, started when there is none; the refusal of its start as errors. */
+  private async groupFor(
+    key: string,
+    req: JoinRequest,
+    variables: Record<string, unknown>,
+  ): Promise<Group | readonly GraphQLError[]> {
+    for (let attempt = 0; attempt < 3; attempt++) {
       let pending = this.groups.get(key);
       if (!pending) {
         pending = this.create(key, req, variables);
@@ -571,33 +691,38 @@ export class FanOut {
       } catch (err) {
         // Starting the group failed (the database was unreachable): the next join starts afresh.
         if (this.groups.get(key) === pending) this.groups.delete(key);
-        share();
         throw err;
       }
-      if (!(got instanceof Group)) {
-        if (this.groups.get(key) === pending) this.groups.delete(key);
-        share();
-        return got;
+      if (got instanceof Group && !got.closed) return got;
+      if (this.groups.get(key) === pending) this.groups.delete(key);
+      if (!(got instanceof Group)) return got;
+    }
+    throw new Error('could not start a subscription group');
+  }
+
+  /**
+   * A member's rights were read again (grants.ts): it continues in the group of its new scope,
+   * started if need be (whose start refuses what the new rights do not allow: FORBIDDEN), or the
+   * refusal ends it.
+   */
+  private async regroup(member: Member, viewer: Viewer, turn: ResumeTurn): Promise<GraphQLError | null> {
+    const origin = member.origin;
+    if (!origin) return null;
+    const key = groupKey(origin.req, origin.variables, viewer);
+    if (key !== member.group.key) {
+      const req = { ...origin.req, contextValue: { ...origin.req.contextValue, viewer } };
+      const group = await this.groupFor(key, req, origin.variables);
+      if (!(group instanceof Group)) {
+        return group[0] ?? feedError('FORBIDDEN', 'This subscription is no longer allowed');
       }
-      if (!got.closed) group = got;
-      else if (this.groups.get(key) === pending) this.groups.delete(key);
+      if (!turn.current) {
+        group.closeIfUnused();
+        return null;
+      }
+      member.moveTo(group);
     }
-    if (!group) {
-      share();
-      throw new Error('could not start a subscription group');
-    }
-    const g = group;
-    const stream = g.source instanceof FeedStream ? g.source : null;
-    const here = this.feed.hub.position;
-    const closeTracking = this.feed.track(share);
-    const member: Member = new Member(g, req.socket, req.id, stream, stream ? here : null, () => {
-      closeTracking();
-      g.leave(member);
-    });
-    g.members.add(member);
-    if (afterPos && stream && here) void member.catchUp(stream, afterPos, here);
-    else if (!stream && g.lastPayload) member.send(null, g.lastPayload);
-    return member;
+    if (turn.commit()) member.release();
+    return null;
   }
 
   private async create(

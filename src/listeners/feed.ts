@@ -8,6 +8,8 @@
  * transaction's changes together and only after commit, whatever happens to the listener
  * connection or the database in between.
  */
+
+import type { GraphQLError } from 'graphql';
 import type pg from 'pg';
 import type { Viewer } from '../auth/viewer.ts';
 import type { Logger } from '../logger.ts';
@@ -25,6 +27,7 @@ import {
   stampOf,
 } from './cursor.ts';
 import { type DashboardStream, Dashboards } from './dashboard.ts';
+import { type Grant, Grants } from './grants.ts';
 import { Hub } from './hub.ts';
 import { pruneChangeLog } from './prune.ts';
 import { ChangeReader, type ChangeRow } from './reader.ts';
@@ -64,11 +67,15 @@ export interface FeedContext {
 
 const TABLES = new Set<string>(FEED_TABLES);
 
+const forbiddenBranch = () => feedError('FORBIDDEN', 'You may not watch that branch');
+
 export class Feed {
   readonly hub: Hub;
   readonly reader: ChangeReader;
   readonly wakeup: Wakeup;
   readonly dashboards: Dashboards;
+  /** The rights of open subscriptions, re-decided as access changes arrive (grants.ts). */
+  readonly grants: Grants;
   /** The catch-up reads' own pool: subscriptions never take the API pool's connections. */
   readonly catchUp: CatchUpPool;
   private readonly perUser: Quota;
@@ -85,6 +92,8 @@ export class Feed {
   constructor(readonly opts: FeedOptions) {
     this.log = opts.log.child({ module: 'feed' });
     this.hub = new Hub(opts.log);
+    this.grants = new Grants(opts.pool, opts.log);
+    this.hub.access = this.grants;
     this.catchUp = new CatchUpPool(opts.pool, opts.catchUpPoolSize, opts.log);
     this.perUser = new Quota(opts.maxSubscriptionsPerUser);
     this.reader = new ChangeReader({
@@ -124,6 +133,7 @@ export class Feed {
   async stop(): Promise<void> {
     if (this.pruneTimer) clearInterval(this.pruneTimer);
     if (this.firstPrune) clearTimeout(this.firstPrune);
+    this.grants.stop();
     this.reader.stop();
     await this.wakeup.stop();
     await this.catchUp.end();
@@ -282,9 +292,7 @@ export class Feed {
         throw feedError('BAD_USER_INPUT', `Unknown table "${t}"; one of: ${FEED_TABLES.join(', ')}`);
     }
     const branchId = args.branchId === null || args.branchId === undefined ? null : String(args.branchId);
-    if (branchId !== null && !scope.canSeeBranch(branchId)) {
-      throw feedError('FORBIDDEN', 'You may not watch that branch');
-    }
+    if (branchId !== null && !scope.canSeeBranch(branchId)) throw forbiddenBranch();
     return (row) =>
       scope.canSee(row) &&
       (tables === null || tables.has(row.tbl)) &&
@@ -301,12 +309,38 @@ export class Feed {
     // A group's shared stream is not a client subscription: its members are counted instead.
     const share = ctx.feedGroup ? undefined : this.admit(viewer);
     try {
-      const base = this.changeFilter(viewer, args);
-      const filter = extra ? (row: ChangeRow) => base(row) && extra(row) : base;
+      let base = this.changeFilter(viewer, args);
+      const filter = extra ? (row: ChangeRow) => base(row) && extra(row) : (row: ChangeRow) => base(row);
       const after = args.after ? await this.parseCursor(args.after) : null;
       await this.ready();
       if (!share) return new FeedStream(this, filter, this.opts.maxQueue * 10, after);
-      return new FeedStream(this, filter, this.opts.maxQueue, after, this.track(share));
+      // The subscriber's own stream follows its rights (a group's follows a fixed scope; its members
+      // are followed in fanout.ts): held on an access change, then ended or re-scoped.
+      const closeTracking = this.track(share);
+      let grant: Grant | undefined;
+      const stream = new FeedStream(this, filter, this.opts.maxQueue, after, () => {
+        closeTracking();
+        grant?.detach();
+      });
+      grant = this.grants.attach(viewer, {
+        hold: () => stream.hold(),
+        resume: (next, turn) => {
+          let scoped: (row: ChangeRow) => boolean;
+          try {
+            scoped = this.changeFilter(next, args);
+          } catch (err) {
+            return err as GraphQLError;
+          }
+          if (turn.commit()) {
+            base = scoped;
+            ctx.viewer = next;
+            stream.resume();
+          }
+          return null;
+        },
+        end: (err) => stream.revoke(err),
+      });
+      return stream;
     } catch (err) {
       share?.();
       throw err;
@@ -316,8 +350,7 @@ export class Feed {
   /** The live dashboard of a branch the viewer may see. */
   async dashboard(ctx: FeedContext, branchId: string): Promise<DashboardStream> {
     const viewer = this.requireViewer(ctx.viewer);
-    if (!accessScope(viewer).canSeeBranch(branchId))
-      throw feedError('FORBIDDEN', 'You may not watch that branch');
+    if (!accessScope(viewer).canSeeBranch(branchId)) throw forbiddenBranch();
     const share = ctx.feedGroup ? undefined : this.admit(viewer);
     try {
       await this.ready();
@@ -325,6 +358,25 @@ export class Feed {
       share?.();
       throw err;
     }
-    return this.dashboards.subscribe(branchId, share ? this.track(share) : () => {});
+    if (!share) return this.dashboards.subscribe(branchId, () => {});
+    const closeTracking = this.track(share);
+    let grant: Grant | undefined;
+    const stream = this.dashboards.subscribe(branchId, () => {
+      closeTracking();
+      grant?.detach();
+    });
+    grant = this.grants.attach(viewer, {
+      hold: () => stream.hold(),
+      resume: (next, turn) => {
+        if (!accessScope(next).canSeeBranch(branchId)) return forbiddenBranch();
+        if (turn.commit()) {
+          ctx.viewer = next;
+          stream.resume();
+        }
+        return null;
+      },
+      end: (err) => stream.fail(err),
+    });
+    return stream;
   }
 }

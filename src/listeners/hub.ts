@@ -9,9 +9,12 @@
  * - Registration is synchronous: once `register` returns, no row can slip between the position it
  *   reports and the first live batch.
  * - One listener that throws cannot stop the others (it is logged and dropped).
+ * - Access changes in order: with `access` set (grants.ts), each row it finds relevant is handed
+ *   to it before that row, or any row after it, reaches any listener; a batch is delivered in
+ *   pieces around such rows. Before each batch it may end subscriptions whose token expired.
  */
 import type { Logger } from '../logger.ts';
-import type { FeedPosition } from './cursor.ts';
+import { type FeedPosition, stampOf } from './cursor.ts';
 import type { ChangeRow } from './reader.ts';
 
 export interface HubListener {
@@ -23,6 +26,13 @@ export interface HubListener {
   expired(): void;
 }
 
+/** Re-decides access between rows (src/listeners/grants.ts). */
+export interface AccessHook {
+  relevant(row: ChangeRow): boolean;
+  apply(row: ChangeRow): void;
+  beforeDeliver(): void;
+}
+
 export interface Registration {
   /** Every row up to here was delivered before registration; every later row will be. */
   position: FeedPosition;
@@ -32,6 +42,8 @@ export interface Registration {
 export class Hub {
   private readonly listeners = new Set<HubListener>();
   position: FeedPosition | null = null;
+  /** Sees access changes first, in order (set by the feed). */
+  access: AccessHook | null = null;
   private readonly log: Logger;
 
   constructor(log: Logger) {
@@ -50,6 +62,31 @@ export class Hub {
 
   /** Called by the reader with each batch, in order. */
   deliver(rows: readonly ChangeRow[], position: FeedPosition): void {
+    const access = this.access;
+    if (!access) {
+      this.send(rows, position);
+      return;
+    }
+    access.beforeDeliver();
+    let from = 0;
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i] as ChangeRow;
+      if (!access.relevant(row)) continue;
+      if (i > from) {
+        const last = rows[i - 1] as ChangeRow;
+        this.send(rows.slice(from, i), { xid: last.xid, id: last.id, stamp: stampOf(last.at) });
+      }
+      try {
+        access.apply(row);
+      } catch (err) {
+        this.log.error({ err }, 'an access change could not be applied');
+      }
+      from = i;
+    }
+    this.send(from === 0 ? rows : rows.slice(from), position);
+  }
+
+  private send(rows: readonly ChangeRow[], position: FeedPosition): void {
     this.position = position;
     for (const l of this.listeners) {
       try {

@@ -16,6 +16,10 @@
  * - A cursor behind the pruned horizon ends the stream with `CURSOR_EXPIRED`, also when pruning
  *   overtakes the catch-up. A catch-up read retries only a passing connection problem, for at
  *   most `RETRY_FOR_MS` (then UNAVAILABLE); any other failure ends the stream at once.
+ * - Held (grants.ts: access is being re-decided): from `hold()` on, nothing more is queued; live
+ *   rows are dropped and a catch-up page is set aside; after `resume()` everything after the last
+ *   queued row is read again from the log, under the filter then in force. `revoke()` ends the
+ *   stream with an error, dropping what was queued.
  */
 import type { GraphQLError } from 'graphql';
 import { comparePositions, type FeedPosition } from './cursor.ts';
@@ -58,6 +62,8 @@ export class FeedStream implements AsyncIterableIterator<ChangeRow> {
   private ended = false;
   private pending: ChangeRow[] | null = null;
   private pendingOverflow = false;
+  private holding = false;
+  private unheld: (() => void) | null = null;
   private lastPull = Date.now();
   private last: FeedPosition;
   private readonly reg: Registration;
@@ -149,6 +155,7 @@ export class FeedStream implements AsyncIterableIterator<ChangeRow> {
       try {
         for await (const page of this.rows(this.last, until)) {
           failingSince = undefined;
+          if (this.holding) break;
           for (const row of page) this.push(row, true);
           while (this.queue.length >= this.maxQueue / 2 && !this.ended) {
             const drained = new Promise<void>((r) => {
@@ -160,6 +167,12 @@ export class FeedStream implements AsyncIterableIterator<ChangeRow> {
             }
           }
           if (this.ended) return;
+        }
+        if (this.holding) {
+          await new Promise<void>((r) => {
+            this.unheld = r;
+          });
+          continue;
         }
         if (!this.pendingOverflow) break;
         // Live rows were dropped during catch-up: read up to where the hub is now, then release
@@ -186,6 +199,33 @@ export class FeedStream implements AsyncIterableIterator<ChangeRow> {
     for (const row of live) this.push(row, true);
   }
 
+  /** Access is being re-decided: queue nothing more until `resume()` (see the module comment). */
+  hold(): void {
+    if (this.ended || this.holding) return;
+    this.holding = true;
+    const catchingUp = this.pending !== null;
+    this.pending = [];
+    this.pendingOverflow = true;
+    // Not catching up: start one that waits for resume() and then reads what was dropped.
+    if (!catchingUp) void this.catchUp(this.last);
+  }
+
+  /** Goes on under the filter now in force, from the last row queued. */
+  resume(): void {
+    if (!this.holding) return;
+    this.holding = false;
+    const w = this.unheld;
+    this.unheld = null;
+    w?.();
+  }
+
+  /** Ends at once with `err` (access withdrawn): nothing queued is delivered any more. */
+  revoke(err: unknown): void {
+    this.queue = [];
+    this.pending = null;
+    this.fail(err);
+  }
+
   private fail(err: unknown): void {
     if (this.ended) return;
     this.failure = err;
@@ -203,6 +243,7 @@ export class FeedStream implements AsyncIterableIterator<ChangeRow> {
     this.reg.unregister();
     this.onEnd();
     this.drained?.();
+    this.unheld?.();
   }
 
   next(): Promise<IteratorResult<ChangeRow>> {

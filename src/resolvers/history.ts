@@ -2,11 +2,13 @@
  * history(table, id): every change of one record, oldest first, from the change log (who, when,
  * which fields, the row image after the change). The same visibility rule as everywhere:
  * branch-scoped rows only for viewers of that branch; users and tokens only for admins (and a
- * user's own). An invisible record has, to the viewer, no history at all.
+ * user's own). An invisible record has, to the viewer, no history at all. A customer's home
+ * branch the viewer may not see shows as null, as in the feed.
  */
 import { visibleBranchIds } from '../auth/access.ts';
 import type { Context } from '../context.ts';
 import { Prisma } from '../generated/prisma/client.ts';
+import { accessScope } from '../listeners/access.ts';
 import { id, parse } from './validate.ts';
 import { camel } from './versioned.ts';
 import { requireViewer } from './viewer.ts';
@@ -69,12 +71,14 @@ export async function history(
        WHERE ${Prisma.join(conditions, ' AND ')}
        ORDER BY xid DESC, id DESC LIMIT ${HISTORY_LIMIT}
     ) newest ORDER BY newest.xid, newest.id`;
+  // The same row image the feed shows this viewer (a home branch it may not see is null).
+  const scope = accessScope(viewer);
   return rows.map((r) => ({
     op: OPS[r.op],
     version: r.version,
     changedFields: (r.changed ?? []).map(camel),
     actor: r.actor,
     at: r.created_at,
-    values: camelKeys(r.data),
+    values: camelKeys(scope.data({ tbl: table, data: r.data })),
   }));
 }

@@ -5,6 +5,7 @@
  */
 import { createGraphQLError } from 'graphql-yoga';
 import { builder } from '../builder.ts';
+import { accessScope } from '../listeners/access.ts';
 import type { ChangeRow } from '../listeners/reader.ts';
 import type { DashboardFigures } from '../resolvers/dashboard.ts';
 import { id } from '../resolvers/validate.ts';
@@ -71,7 +72,7 @@ export const ChangeRef = builder.objectRef<ChangeRow>('Change').implement({
       type: 'JSON',
       nullable: true,
       description: 'The row after the change (before it, for a delete), column names as in the database.',
-      resolve: (row) => row.data,
+      resolve: (row, _args, ctx) => (ctx.viewer ? accessScope(ctx.viewer).data(row) : null),
     }),
   }),
 });
