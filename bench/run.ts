@@ -4,7 +4,7 @@
  * `--profile` writes a CPU profile of the Branchline server for the first measured round of each
  * figure to bench/results/profiles/ (`--cpu-prof`: of the server's whole life instead).
  *
- * Parts: latency, fanout, write, catchup, memory (default: all). Every run starts its own
+ * Parts: latency, fanout, write, catchup, memory, import (default: all). Every run starts its own
  * embedded PostgreSQL in a temporary directory, runs the servers and subscribers in child
  * processes on 127.0.0.1, stops by itself (a watchdog ends a run that overstays), prints each
  * figure with its workload, writes bench/results/<date>.{json,md}, and exits non-zero when any
@@ -19,10 +19,11 @@ import { Seqs } from './lib/load.ts';
 import { Results } from './lib/report.ts';
 import { runCatchUp } from './parts/catchup.ts';
 import { runFeed } from './parts/feed.ts';
+import { runImportBench } from './parts/import.ts';
 import { runMemory } from './parts/memory.ts';
 import { runWrites } from './parts/write.ts';
 
-const PARTS = ['latency', 'fanout', 'write', 'catchup', 'memory'] as const;
+const PARTS = ['latency', 'fanout', 'write', 'catchup', 'memory', 'import'] as const;
 type Part = (typeof PARTS)[number];
 
 function parseArgs(argv: string[]) {
@@ -49,6 +50,7 @@ function parseArgs(argv: string[]) {
   if (flags.has('rates')) scale.moderateRates = list(flags.get('rates') as string);
   if (flags.has('idle')) scale.idleSizes = list(flags.get('idle') as string);
   if (flags.has('catchup-changes')) scale.catchUpChanges = Number(flags.get('catchup-changes'));
+  if (flags.has('import-products')) scale.importProducts = Number(flags.get('import-products'));
   const timeoutMin = Number(flags.get('timeout-min') ?? (flags.has('quick') ? 3 : 45));
   return { parts, scale, cpuProf: flags.has('cpu-prof'), profile: flags.has('profile'), timeoutMin };
 }
@@ -104,6 +106,7 @@ async function main(): Promise<number> {
     if (parts.has('write')) await attempt('write', () => runWrites(ctx));
     if (parts.has('catchup')) await attempt('catchup', () => runCatchUp(ctx));
     if (parts.has('memory')) await attempt('memory', () => runMemory(ctx));
+    if (parts.has('import')) await attempt('import', () => runImportBench(ctx));
   } finally {
     await db.stop().catch(() => {});
   }

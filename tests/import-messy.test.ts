@@ -8,9 +8,12 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../src/db.ts';
+import { parseMapping } from '../src/import/mapping.ts';
+import { importer, runImport } from '../src/import/run.ts';
 import { openSources } from '../src/import/sources.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
-import { importCycle, importDb, POS_SCHEMA, scratchDir } from './helpers/import.ts';
+import { testLog } from './helpers/db.ts';
+import { importCycle, importDb, POS_SCHEMA, scratchDir, sqliteFile } from './helpers/import.ts';
 
 let t: TestApp;
 let db: Db;
@@ -155,5 +158,39 @@ describe('import of messy data', () => {
     expect(r).toContain('## Skipped rows (17)');
     // The second run skips the same rows for the same reasons, and writes nothing.
     expect(again.counts.products).toEqual({ created: 0, updated: 0, unchanged: 3, skipped: 5 });
+  });
+
+  it('a row the database refuses at write time (a SKU taken meanwhile) is skipped with the reason; the rest of its batch is written', async () => {
+    const race = sqliteFile(path.join(scratch.dir, 'race.db'), POS_SCHEMA, {
+      products: [
+        [1, 'RACE-1', 'First', 1, null, null, null],
+        [2, 'RACE-2', 'Second', 2, null, null, null],
+      ],
+    });
+    const result = await runImport({
+      db,
+      log: testLog,
+      viewer: await importer(db.pool, 'admin@example.com'),
+      copies: await openSources([race]),
+      mapping: parseMapping({ namespace: 'race', records: { products: MAPPING.records.products } }),
+      mappingName: 'test',
+      dryRun: false,
+      // Someone creates RACE-1 in Branchline after the plan was made, before it is written.
+      onPlan: async () => {
+        await t.db.pool.query(
+          "INSERT INTO products (sku, name, unit_price) VALUES ('RACE-1', 'Made meanwhile', 5)",
+        );
+      },
+    });
+    expect(result.error).toBeUndefined();
+    expect(result.counts.products).toEqual({ created: 1, updated: 0, unchanged: 0, skipped: 1 });
+    expect(result.report).toMatch(
+      /\| race\.db:products id=1 \| 1 \| refused by the database: .*products_sku_key/,
+    );
+    const rows = await t.db.pool.query("SELECT sku, name FROM products WHERE sku LIKE 'RACE-%' ORDER BY sku");
+    expect(rows.rows).toEqual([
+      { sku: 'RACE-1', name: 'Made meanwhile' },
+      { sku: 'RACE-2', name: 'Second' },
+    ]);
   });
 });

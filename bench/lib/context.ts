@@ -18,6 +18,8 @@ export interface Scale {
   catchUpChanges: number;
   /** Idle subscriber counts of the memory part. */
   idleSizes: number[];
+  /** Products of the import part (4 stock rows each). */
+  importProducts: number;
 }
 
 export const FULL: Scale = {
@@ -28,6 +30,7 @@ export const FULL: Scale = {
   writeConcurrency: [16, 64],
   catchUpChanges: 100_000,
   idleSizes: [0, 1000, 10_000],
+  importProducts: 50_000,
 };
 
 /** A few seconds per part: proves the harness works (tests/bench-smoke.test.ts, `--quick`). */
@@ -39,6 +42,7 @@ export const QUICK: Scale = {
   writeConcurrency: [4],
   catchUpChanges: 2000,
   idleSizes: [0, 50],
+  importProducts: 2000,
 };
 
 export interface BenchContext {

@@ -282,6 +282,15 @@ async function ordersBatch(tx: Tx, namespace: string, items: PlanItem[]) {
   );
 }
 
+/** A statement the database refused (a constraint, a bad value), as opposed to a bug or a lost connection. */
+function refusedByDatabase(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return (
+    typeof code === 'string' &&
+    (/^(22|23)/.test(code) || code === 'P2010' || code === 'P2002' || code === 'P2003')
+  );
+}
+
 /** Applies `plan` in place: items the database refused become skips with the reason. */
 export async function applyPlan(plan: Plan, opts: ApplyOptions): Promise<void> {
   const size = opts.batchSize ?? 500;
@@ -313,7 +322,7 @@ export async function applyPlan(plan: Plan, opts: ApplyOptions): Promise<void> {
       try {
         settle(await run(type, batch));
       } catch (err) {
-        if (batch.length === 1) throw err;
+        if (batch.length === 1 || !refusedByDatabase(err)) throw err;
         opts.log.warn(
           { module: 'import', type, err: (err as Error).message },
           'batch refused; retrying row by row',
@@ -322,6 +331,7 @@ export async function applyPlan(plan: Plan, opts: ApplyOptions): Promise<void> {
           try {
             settle(await run(type, [item]));
           } catch (e) {
+            if (!refusedByDatabase(e)) throw e;
             Object.assign(item, {
               action: 'skip',
               reason: `refused by the database: ${(e as Error).message}`,

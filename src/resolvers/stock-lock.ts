@@ -91,18 +91,14 @@ export async function applyMovements(
         FROM unnest(${ids}::uuid[], ${quantities}::int[]) AS v(id, q)
        WHERE s.id = v.id`;
   }
-  await tx.stockMovement.createMany({
-    data: moves.map((m) => ({
-      branchId: m.branchId,
-      productId: m.productId,
-      kind: m.kind,
-      delta: m.delta,
-      reason: m.reason ?? null,
-      orderId: m.orderId ?? null,
-      transferId: m.transferId ?? null,
-      actorId: viewer.userId,
-    })),
-  });
+  // One INSERT ... SELECT FROM unnest for the ledger rows (Prisma's createMany cost about 1 ms a row).
+  await tx.$executeRaw`
+    INSERT INTO stock_movements (branch_id, product_id, kind, delta, reason, order_id, transfer_id, actor_id)
+    SELECT b, p, k::"MovementKind", d, r, o, t, ${viewer.userId}::uuid
+      FROM unnest(${moves.map((m) => m.branchId)}::uuid[], ${moves.map((m) => m.productId)}::uuid[],
+                  ${moves.map((m) => m.kind)}::text[], ${moves.map((m) => m.delta)}::int[],
+                  ${moves.map((m) => m.reason ?? null)}::text[], ${moves.map((m) => m.orderId ?? null)}::uuid[],
+                  ${moves.map((m) => m.transferId ?? null)}::uuid[]) AS m(b, p, k, d, r, o, t)`;
   const ids = [...after.keys()].map((k) => locked.get(k)?.id).filter((x): x is string => Boolean(x));
   return tx.stockLevel.findMany({
     where: { id: { in: ids } },
