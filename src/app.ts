@@ -25,6 +25,7 @@ import {
   type DocumentLimits,
   documentLimits,
   logOversizedMessages,
+  refuseServerOnlyMessages,
 } from './limits/index.ts';
 import { FanOut } from './listeners/fanout.ts';
 import { Feed } from './listeners/feed.ts';
@@ -228,6 +229,7 @@ export function buildApp(opts: AppOptions): App {
     if (!socketShares.admitUpgrade(req, socket)) return;
     wsServer.handleUpgrade(req, socket, head, (ws) => {
       logOversizedMessages(ws, log, limits.maxBodyBytes);
+      refuseServerOnlyMessages(ws, log);
       wsServer.emit('connection', ws, req);
     });
   });

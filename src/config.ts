@@ -56,6 +56,7 @@ const schema = z.object({
     .default(DOCUMENTS.maxBodyBytes),
   MAX_TOKENS: z.coerce.number().int().min(100).max(1_000_000).default(DOCUMENTS.maxTokens),
   MAX_DEPTH: z.coerce.number().int().min(2).max(100).default(DOCUMENTS.maxDepth),
+  MAX_NESTING: z.coerce.number().int().min(16).max(1000).default(DOCUMENTS.maxNesting),
   MAX_ALIASES: z.coerce.number().int().min(0).max(10_000).default(DOCUMENTS.maxAliases),
   MAX_DIRECTIVES: z.coerce.number().int().min(0).max(1000).default(DOCUMENTS.maxDirectives),
   MAX_COST: z.coerce.number().int().min(100).max(1_000_000_000).default(DOCUMENTS.maxCost),

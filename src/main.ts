@@ -67,6 +67,7 @@ async function main() {
         maxBodyBytes: config.MAX_BODY_BYTES,
         maxTokens: config.MAX_TOKENS,
         maxDepth: config.MAX_DEPTH,
+        maxNesting: config.MAX_NESTING,
         maxAliases: config.MAX_ALIASES,
         maxDirectives: config.MAX_DIRECTIVES,
         maxCost: config.MAX_COST,

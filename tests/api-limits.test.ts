@@ -213,6 +213,44 @@ describe('query limits', () => {
     expect(code).toBe(1009);
   });
 
+  it('refuses bracket nesting in the source and in the variables over MAX_NESTING before parsing', async () => {
+    // 10,000 nested list literals overflowed graphql-js's recursive parser (HTTP 500) before.
+    const deep = `query ($x: [String]) { products(search: ${'['.repeat(10_000)}${']'.repeat(10_000)}) { feedCursor } }`;
+    const started = performance.now();
+    const res = await t.gql(deep, {}, admin);
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(refusal(res)).toMatch(/10002 levels of brackets; the limit is 64 \(MAX_NESTING\)/);
+    // Brackets inside strings and comments do not count; 64 levels pass the check.
+    const quoted = await t.gql(
+      `# ${'['.repeat(500)}\n{ products(search: "${'{'.repeat(150)}") { feedCursor } }`,
+      {},
+      admin,
+    );
+    expect(quoted.errors).toBeUndefined();
+    // Variables nested 10,000 deep: refused, over HTTP like over graphql-ws (the corpus covers both).
+    // (Sent as raw JSON text: JSON.stringify itself overflows on such a value.)
+    const raw = await fetch(t.graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` },
+      body: `{"query":"query ($v: [String]) { __typename }","variables":{"v":${'['.repeat(10_000)}"x"${']'.repeat(10_000)}}}`,
+    });
+    const vars = (await raw.json()) as { data?: unknown; errors?: { message: string; extensions?: any }[] };
+    expect(refusal(vars)).toMatch(/levels of nesting in the variables; the limit is 64/);
+  });
+
+  it('answers GET variables that are not JSON with 400 BAD_REQUEST, not 500', async () => {
+    const res = await fetch(
+      `${t.graphqlUrl}?query=${encodeURIComponent('{ __typename }')}&variables=%7Bnot-json`,
+      {
+        headers: { 'x-graphql-yoga-csrf': '1', accept: 'application/json' },
+      },
+    );
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { errors: { message: string; extensions: { code: string } }[] };
+    expect(body.errors[0].extensions.code).toBe('BAD_REQUEST');
+    expect(body.errors[0].message).toMatch(/"variables" parameter is not valid JSON/);
+  });
+
   it('passes every operation the web app sends', async () => {
     const root = path.resolve(import.meta.dirname, '../web/src');
     const files = readdirSync(root, { recursive: true, encoding: 'utf8' }).filter(

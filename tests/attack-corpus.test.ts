@@ -74,20 +74,8 @@ function buildCorpus(): AnyCase[] {
  * is fixed where it belongs: the end of a label, and what happens. CORPUS_ALL=1 runs them too.
  */
 const KNOWN: Record<string, string> = {
-  'subscription changes(after: empty)':
-    'src/listeners/feed.ts treats after: "" as no cursor: a live subscription from the live end, no BAD_CURSOR',
-  'malformed variables':
-    "GET (and SSE GET) with variables that are not JSON: Yoga's GET parser JSON.parse throws, HTTP 500 Unexpected error",
-  '10,000 nested list literals in the document':
-    'the parser overflows the stack: HTTP 500 Unexpected error (graphql-ws: UNAVAILABLE); src/limits/',
-  '10,000 nested object literals in the document':
-    'the parser overflows the stack: HTTP 500 Unexpected error; src/limits/',
-  '10,000 nested lists in variables':
-    'graphql-ws: UNAVAILABLE ("try again") instead of BAD_USER_INPUT: src/listeners/fanout.ts JSON.stringify of the uncoerced variables (group key) overflows the stack',
   'changePassword(idempotencyKey: nul-inside)':
     'INTERNAL_SERVER_ERROR: src/resolvers/account.ts looks the key up in idempotency_keys (applied()) before idempotencyOf refuses a NUL',
-  'server-only message from the client':
-    'graphql-ws closes with 4500 "Unexpected message of type next received" instead of 4400; src/app.ts',
 };
 const known = (c: AnyCase) => !process.env.CORPUS_ALL && Object.keys(KNOWN).some((k) => c.label.endsWith(k));
 const corpus = buildCorpus().filter((c) => !known(c));

@@ -12,6 +12,8 @@ export interface DocumentLimits {
   maxDepth: number;
   /** Aliased fields in an operation, fragments followed, `__typename` included (MAX_ALIASES). */
   maxAliases: number;
+  /** Bracket nesting in a document's source and nesting in its variables, checked before parsing (MAX_NESTING). */
+  maxNesting: number;
   /** Directives in an operation, fragments followed (MAX_DIRECTIVES). */
   maxDirectives: number;
   /** Fields an operation may resolve, multiplied by list sizes (MAX_COST; see cost.ts). */
@@ -25,6 +27,7 @@ export const DEFAULT_DOCUMENT_LIMITS: DocumentLimits = {
   maxTokens: 5000,
   maxDepth: 12,
   maxAliases: 50,
+  maxNesting: 64,
   maxDirectives: 20,
   maxCost: 50_000,
   documentCacheChars: 1024 * 1024,
@@ -36,6 +39,7 @@ export const LIMIT_VARIABLES: Record<keyof DocumentLimits, string> = {
   maxTokens: 'MAX_TOKENS',
   maxDepth: 'MAX_DEPTH',
   maxAliases: 'MAX_ALIASES',
+  maxNesting: 'MAX_NESTING',
   maxDirectives: 'MAX_DIRECTIVES',
   maxCost: 'MAX_COST',
   documentCacheChars: 'DOCUMENT_CACHE_CHARS',

@@ -628,7 +628,7 @@ export class FanOut {
       throw err;
     }
     let afterPos: FeedPosition | null = null;
-    if (after) {
+    if (after !== null) {
       try {
         afterPos = await this.feed.parseCursor(after);
       } catch (err) {

@@ -311,7 +311,9 @@ export class Feed {
     try {
       let base = this.changeFilter(viewer, args);
       const filter = extra ? (row: ChangeRow) => base(row) && extra(row) : (row: ChangeRow) => base(row);
-      const after = args.after ? await this.parseCursor(args.after) : null;
+      // An empty string is a cursor too (a malformed one: BAD_CURSOR), not "no cursor".
+      const after =
+        args.after !== null && args.after !== undefined ? await this.parseCursor(args.after) : null;
       await this.ready();
       if (!share) return new FeedStream(this, filter, this.opts.maxQueue * 10, after);
       // The subscriber's own stream follows its rights (a group's follows a fixed scope; its members
