@@ -202,22 +202,36 @@ describe('access follows changes live, across two server processes', () => {
       admin,
     );
     expect(revoked.data.revokeApiToken.__typename).toBe('MutationRevokeApiTokenSuccess');
+    const committed = Date.now();
     const x = await bump(db.pool, 'DT', 1);
     await ended('UNAUTHENTICATED', w, s, d);
+    // Within a second of the revoke's commit (the mutation has answered), on the other process.
+    expect(Date.now() - committed).toBeLessThan(1000);
     expect(has(w, x) || has(s, x)).toBe(false);
   });
 
-  it('a session ended (revoked_at set, committed together with a change) ends its subscriptions before that change', async () => {
+  it('a session ended (logout on A; revoked_at set together with a change) ends its subscriptions before any later change', async () => {
     const token = await tokenFor(db.pool, 'clerk.hb@example.com');
+    const other = await tokenFor(db.pool, 'clerk.hb@example.com');
     const { w, s } = await feedSubscribers(token);
-    await live(await bump(db.pool, 'HB'), w, s);
-    const x = await tx(async (c) => {
-      await c.query('UPDATE api_tokens SET revoked_at = now() WHERE token_hash = $1', [hashToken(token)]);
-      return bump(c, 'HB', 1);
-    });
-    const later = await bump(db.pool, 'HB', 2);
+    const o = await feedSubscribers(other);
+    await live(await bump(db.pool, 'HB'), w, s, o.w, o.s);
+
+    const out = await gqlOn(a, 'mutation { logout { __typename } }', {}, token);
+    expect(out.data?.logout.__typename).toBe('MutationLogoutSuccess');
+    const x = await bump(db.pool, 'HB', 1);
     await ended('UNAUTHENTICATED', w, s);
-    for (const k of [x, later]) expect(has(w, k) || has(s, k)).toBe(false);
+    expect(has(w, x) || has(s, x)).toBe(false);
+
+    // The user's other session is untouched until it ends too, in the same transaction as a change.
+    await live(x, o.w, o.s);
+    const y = await tx(async (c) => {
+      await c.query('UPDATE api_tokens SET revoked_at = now() WHERE token_hash = $1', [hashToken(other)]);
+      return bump(c, 'HB', 2);
+    });
+    const later = await bump(db.pool, 'HB', 3);
+    await ended('UNAUTHENTICATED', o.w, o.s);
+    for (const k of [y, later]) expect(has(o.w, k) || has(o.s, k)).toBe(false);
   });
 
   it('a deactivated user loses every subscription at once, grouped or not', async () => {
@@ -258,9 +272,20 @@ describe('access follows changes live, across two server processes', () => {
     await waitFor(() => [dashNg, dashNgSse, dashHb].every((d) => d.events.length > 0), 5000, 'figures');
     const ng = await registered(1, () => sub('ws', token, CHANGES, { branchId: branches.NG }, 'changes'));
 
+    // Demoted through A's API (updateUser: role and branches in one transaction), then a change
+    // only the old rights see, one of the users table, and one the new rights see.
+    const { rows } = await db.pool.query<{ version: number }>('SELECT version FROM users WHERE id = $1', [
+      id2,
+    ]);
+    const demoted = await gqlOn(
+      a,
+      `mutation ($id: ID!, $v: Int!, $b: [ID!]) {
+         updateUser(id: $id, expectedVersion: $v, patch: { role: CLERK, branchIds: $b }) { __typename } }`,
+      { id: id2, v: rows[0]?.version, b: [branches.HB] },
+      admin,
+    );
+    expect(demoted.data?.updateUser.__typename).toBe('MutationUpdateUserSuccess');
     const [x, xUser, y] = await tx(async (c) => {
-      await c.query("UPDATE users SET role = 'CLERK' WHERE id = $1", [id2]);
-      await c.query('INSERT INTO user_branches (user_id, branch_id) VALUES ($1, $2)', [id2, branches.HB]);
       const x = await bump(c, 'NG', 1);
       const u = await c.query<{ id: string; version: number }>(
         "UPDATE users SET name = name || '.' WHERE email = 'clerk.dt@example.com' RETURNING id, version",

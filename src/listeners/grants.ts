@@ -13,7 +13,8 @@
  *   an access change is ever judged by the rights from before it, and no process needs another
  *   process: each reads the same rows in the same order.
  * - How it ends: `UNAUTHENTICATED` when the token was revoked (a session ended) or expired, or the
- *   user was deactivated or deleted; whatever the subscription itself refuses under the new
+ *   user was deactivated or deleted; `PASSWORD_CHANGE_REQUIRED` when the user must change their
+ *   password first (src/auth/gate.ts); whatever the subscription itself refuses under the new
  *   rights (`FORBIDDEN` for a branch it may no longer see); otherwise it continues.
  * - From the start: rights read before a subscription registered may predate an access change
  *   this process handled in between (`Viewer.readAt`); such a subscription starts held and is
@@ -34,6 +35,7 @@
  */
 import type { GraphQLError } from 'graphql';
 import type pg from 'pg';
+import { passwordChangeRequired } from '../auth/gate.ts';
 import { type Viewer, viewerOfToken } from '../auth/viewer.ts';
 import type { Logger } from '../logger.ts';
 import { graphql } from './graphql.ts';
@@ -279,6 +281,11 @@ export class Grants {
     ) {
       this.log.info({ tokenId: grant.viewer.tokenId }, 'access ended: subscription closed');
       grant.end(feedError('UNAUTHENTICATED', ACCESS_ENDED_MESSAGE));
+      return;
+    }
+    // As the gate refuses a new subscription then (resetPassword also ends the sessions).
+    if (viewer.mustChangePassword) {
+      grant.end(passwordChangeRequired());
       return;
     }
     const epoch = grant.epoch;
