@@ -1,7 +1,8 @@
 /**
- * Catch-up reads on a small pool of their own. A subscription that resumes from a cursor reads
- * pages of the change log here, never on the API's pool, so however many catch-ups run (one
- * client subscribing hundreds of times and never reading), requests still get their connections.
+ * Catch-up reads on a small pool of their own. A subscription that resumes from a cursor checks
+ * the cursor and reads pages of the change log here, never on the API's pool, so however many
+ * catch-ups run (one client subscribing hundreds of times and never reading), requests still get
+ * their connections.
  *
  * Guarantees:
  * - At most `size` catch-up reads run at once, each on a connection of this pool; the API's pool

@@ -22,7 +22,8 @@
  *   when the log went back: a new timeline or system identifier changes it by itself), starts
  *   again at the new live end and reports it: every subscription ends with CURSOR_EXPIRED. The
  *   position never goes backwards within one epoch. Catch-up pages check the epoch too.
- * - Catch-up reads run on the feed's own small pool (catchup.ts), never on the API's pool.
+ * - Catch-up reads and the cursor check of a starting subscription run on the feed's own small
+ *   pool (catchup.ts), never on the API's pool.
  */
 import type pg from 'pg';
 import type { Logger } from '../logger.ts';
@@ -383,9 +384,12 @@ export class ChangeReader {
     return page;
   }
 
-  /** A position checked against the database's current history (CHECK_POSITION_SQL). */
+  /**
+   * A position checked against the database's current history (CHECK_POSITION_SQL), on the
+   * catch-up pool: subscriptions starting by the hundred never queue on the API's pool.
+   */
   async checkPosition(position: FeedPosition): Promise<PositionCheck> {
-    const { rows } = await this.opts.pool.query<PositionCheck>(CHECK_POSITION_SQL, [
+    const { rows } = await this.opts.catchUp.query<PositionCheck>(CHECK_POSITION_SQL, [
       position.xid,
       position.id,
       position.stamp ?? null,
