@@ -122,8 +122,10 @@ async function main(): Promise<number> {
       );
     }
     const skipped = [...result.plan.items.values()].flat().filter((i) => i.action === 'skip');
-    for (const s of skipped.slice(0, 10)) out(`  skipped ${s.location}: ${s.reason}`);
-    if (skipped.length > 10) out(`  ... and ${skipped.length - 10} more skipped rows`);
+    // A dry run lists every skipped row; a real run the first 10 (all are in the report).
+    const shown = o['dry-run'] ? skipped.length : 10;
+    for (const s of skipped.slice(0, shown)) out(`  skipped ${s.location}: ${s.reason}`);
+    if (skipped.length > shown) out(`  ... and ${skipped.length - shown} more skipped rows (see the report)`);
     const open = result.plan.conflicts.filter((c) => !c.winner).length;
     if (result.plan.conflicts.length) {
       out(

@@ -224,6 +224,7 @@ describe('import from a POS SQLite file', () => {
       products: [
         [1, 'TL-1', 'Torque wrench', '89,00 €', null, null, null],
         [2, 'TL-2', 'Socket set', '45,50 €', null, null, null],
+        [3, 'TL-3', '  ', '1,00', null, null, null],
       ],
       inventory: [
         [1, 1, 'NG', 3, 1, null, null],
@@ -242,7 +243,8 @@ describe('import from a POS SQLite file', () => {
     const dryReport = path.join(scratch.dir, 'dry.md');
     const dry = await cli(tools, '--mapping', mappingFile, '--dry-run', '--report', dryReport);
     expect(dry.stdout).toContain('Dry run: nothing was changed.');
-    expect(dry.stdout).toMatch(/products\s+2\s+0\s+0\s+0/);
+    expect(dry.stdout).toMatch(/products\s+2\s+0\s+0\s+1/);
+    expect(dry.stdout).toContain('skipped tools.db:products id=3: blank name');
     expect(await checksumAll(t.db.pool)).toEqual(before);
     expect(await readFile(dryReport, 'utf8')).toContain('| record | would be created |');
 
@@ -254,7 +256,7 @@ describe('import from a POS SQLite file', () => {
 
     const after = await checksumAll(t.db.pool);
     const again = await cli(tools, '--mapping', mappingFile, '--report', path.join(scratch.dir, 'again.md'));
-    expect(again.stdout).toMatch(/products\s+0\s+0\s+2\s+0/);
+    expect(again.stdout).toMatch(/products\s+0\s+0\s+2\s+1/);
     expect(await checksumAll(t.db.pool)).toEqual(after);
     await expect(cli(tools)).rejects.toMatchObject({ stderr: expect.stringContaining('--suggest-mapping') });
   });
