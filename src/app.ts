@@ -217,6 +217,7 @@ export function buildApp(opts: AppOptions): App {
   // start() instead of graphql-ws's console message.
   const wsServer = new WebSocketServer({ noServer: true, maxPayload: limits.maxBodyBytes });
   const socketShares = new SocketShares(shares, db, feed, log);
+  wsServer.on('connection', (ws) => socketShares.opened(ws));
   httpServer.on('upgrade', (req, socket, head) => {
     if (!upgradeOriginAllowed(req, corsOrigins)) {
       socket.end('HTTP/1.1 403 Forbidden\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');

@@ -13,6 +13,8 @@
  *   with 1013 Try again later, which clients retry.
  * - At most `wsConnectionsPerUser` acknowledged WebSockets per user; more are closed with
  *   `CLOSE_TOO_MANY_CONNECTIONS` (4430) and a reason naming the limit.
+ * - A socket refused in any of these ways is dropped `CLOSE_GRACE_MS` later if its client has not
+ *   completed the close handshake by then (ws itself would wait 30 s).
  * - At most `subscriptionsPerConnection` operations run at once on one WebSocket, and a user over
  *   the per-user subscription cap is refused before any database work; both with a graphql-ws
  *   `error` message, `extensions.code = TOO_MANY_SUBSCRIPTIONS`. (The per-user count itself is
@@ -36,6 +38,14 @@ import { CLOSE_TOO_MANY_CONNECTIONS, type HttpTimeouts, Quota, type ShareLimits 
 
 type Extra = { request: IncomingMessage; socket: WebSocket };
 
+/** How long a refused socket's client has to answer the close frame before the socket is dropped. */
+export const CLOSE_GRACE_MS = 2000;
+
+/** Drops `socket` after the grace unless it has closed by then (terminate is a no-op then). */
+function dropLater(socket: WebSocket): void {
+  setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
+}
+
 /** The Authorization value of a graphql-ws connection: its connectionParams, else the upgrade's header. */
 export function wsAuthorization(
   connectionParams: Readonly<Record<string, unknown>> | undefined,
@@ -50,6 +60,8 @@ export class SocketShares {
   private readonly perUser: Quota;
   /** The user each acknowledged socket signed in as (for the cheap per-user check). */
   private readonly viewers = new WeakMap<WebSocket, Viewer>();
+  /** Sockets whose connection_init is being checked. */
+  private readonly initialising = new WeakSet<WebSocket>();
   private readonly log: Logger;
 
   constructor(
@@ -75,6 +87,7 @@ export class SocketShares {
       const reason = `Too many connections: at most ${this.perAddress.max} WebSockets per address\n`;
       socket.end(
         `HTTP/1.1 429 Too Many Requests\r\nconnection: close\r\nretry-after: 5\r\ncontent-type: text/plain\r\ncontent-length: ${reason.length}\r\n\r\n${reason}`,
+        () => socket.destroy(),
       );
       return false;
     }
@@ -83,18 +96,35 @@ export class SocketShares {
     return true;
   }
 
+  /**
+   * A new WebSocket: dropped if it is neither acknowledged nor being checked once graphql-ws has
+   * closed it for a missing connection_init (4408) and the grace has passed.
+   */
+  opened(socket: WebSocket): void {
+    setTimeout(() => {
+      if (!this.viewers.has(socket) && !this.initialising.has(socket)) socket.terminate();
+    }, this.limits.wsInitTimeoutMs + CLOSE_GRACE_MS).unref();
+  }
+
   /** graphql-ws `onConnect`: a valid token and a free place for its user, or the socket closes. */
   async onConnect(ctx: WsContext<Record<string, unknown>, Extra>): Promise<boolean> {
     const { socket, request } = ctx.extra;
     let viewer: Viewer | null;
+    this.initialising.add(socket);
     try {
       viewer = await authenticate(this.db, wsAuthorization(ctx.connectionParams, request));
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'WebSocket token could not be checked');
       socket.close(1013, 'Try again later');
+      dropLater(socket);
       return false;
+    } finally {
+      this.initialising.delete(socket);
     }
-    if (!viewer) return false; // graphql-ws closes with 4403 Forbidden
+    if (!viewer) {
+      dropLater(socket);
+      return false; // graphql-ws closes with 4403 Forbidden
+    }
     const release = this.perUser.take(viewer.userId);
     if (!release) {
       this.log.info({ userId: viewer.userId }, 'WebSocket refused: too many connections of this user');
@@ -102,6 +132,7 @@ export class SocketShares {
         CLOSE_TOO_MANY_CONNECTIONS,
         `Too many connections: at most ${this.perUser.max} WebSockets per user`,
       );
+      dropLater(socket);
       return false;
     }
     if (socket.readyState === socket.CLOSED) {
@@ -148,7 +179,7 @@ export function httpServerOptions(t: HttpTimeouts): ServerOptions {
 /**
  * Cuts a request whose body stops arriving for `idleMs` (408, then the connection is closed).
  * The timer is the socket's idle timer, restarted by every byte received, and removed once the
- * body has been read, before any response streams.
+ * body is in, before any response streams; the keep-alive timer Node sets afterwards is kept.
  */
 export function watchRequestBody(
   req: IncomingMessage,
@@ -171,11 +202,17 @@ export function watchRequestBody(
     res.writeHead(408, { connection: 'close', 'content-type': 'text/plain' });
     res.end(`Request body timeout: no data for ${idleMs} ms\n`, () => socket.destroy());
   };
-  req.setTimeout(idleMs, onIdle);
-  const done = () => {
+  const disarm = () => {
     req.off('timeout', onIdle);
-    if (!socket.destroyed) socket.setTimeout(0);
+    res.off('timeout', disarm);
+    // Once the response has finished, Node owns the socket's timer (keep-alive): leave it.
+    if (!socket.destroyed && !res.writableFinished) socket.setTimeout(0);
   };
-  req.once('end', done);
-  req.once('close', done);
+  // Node emits the socket's timeout on the request while it is incomplete (the body stalled);
+  // on the response once the body is in but not yet read, where it would otherwise close the
+  // socket: then the timer just stops.
+  req.setTimeout(idleMs, onIdle);
+  res.on('timeout', disarm);
+  req.once('end', disarm);
+  req.once('close', disarm);
 }

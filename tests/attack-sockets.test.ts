@@ -138,6 +138,37 @@ async function drip(socket: net.Socket, text: string, everyMs: number, maxMs: nu
 
 const HEAD = `POST /graphql HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n`;
 
+/** A masked client text frame (RFC 6455) of a short message. */
+function clientFrame(text: string): Buffer {
+  const payload = Buffer.from(text);
+  const mask = Buffer.from([0x12, 0x34, 0x56, 0x78]);
+  const masked = payload.map((b, i) => b ^ (mask[i % 4] as number));
+  return Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask, masked]);
+}
+
+describe('clients that ignore the close handshake', () => {
+  it('are dropped a short grace after the server closed their socket (4408, 4403)', async () => {
+    const upgrade =
+      'GET /graphql HTTP/1.1\r\nhost: localhost\r\nupgrade: websocket\r\nconnection: Upgrade\r\n' +
+      'sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n' +
+      'sec-websocket-protocol: graphql-transport-ws\r\n\r\n';
+    const silent = rawHttp('127.0.0.8');
+    silent.socket.write(upgrade);
+    const tokenless = rawHttp('127.0.0.8');
+    tokenless.socket.write(upgrade);
+    tokenless.socket.write(clientFrame('{"type":"connection_init"}'));
+    const bound = INIT_TIMEOUT_MS + 2000 + 2500;
+    const [a, b] = await Promise.all(
+      [silent, tokenless].map((c) => Promise.race([c.closed, sleep(bound).then(() => null)])),
+    );
+    silent.socket.destroy();
+    tokenless.socket.destroy();
+    expect(a?.received, 'the silent socket was dropped').toMatch(/^HTTP\/1\.1 101/);
+    expect(b?.received, 'the token-less socket was dropped').toMatch(/^HTTP\/1\.1 101/);
+    expect(b?.afterMs).toBeLessThan(2000 + 2500);
+  });
+});
+
 describe('slow requests', () => {
   it('bodies dripping one byte a second are cut within the request timeout, others are served', async () => {
     const conns = Array.from({ length: 20 }, () => rawHttp());
@@ -175,12 +206,19 @@ describe('slow requests', () => {
     expect(r?.afterMs).toBeLessThan(REQUEST_TIMEOUT_MS);
   });
 
-  it('long-lived SSE and WebSocket subscriptions outlive every timeout', async () => {
+  it('long-lived SSE and WebSocket subscriptions outlive every timeout; idle keep-alive connections still close', async () => {
     const token = target.tokens.admin;
     const sse = subscribeSse(target.graphqlUrl, token, CHANGES, { tables: ['customers'] }, 'changes');
     const client = wsClient(target.wsUrl, token);
     const ws = subscribeWs(client, CHANGES, { tables: ['customers'] }, 'changes');
+    // A finished request on a kept-alive connection: Node's keep-alive timeout (5 s) still ends it.
+    const idle = rawHttp();
+    const body = '{"query":"{ __typename }"}';
+    idle.socket.write(`${HEAD}content-length: ${body.length}\r\n\r\n${body}`);
     await sleep(REQUEST_TIMEOUT_MS + BODY_IDLE_MS + 1000);
+    const closed = await Promise.race([idle.closed, sleep(1000).then(() => null)]);
+    idle.socket.destroy();
+    expect(closed?.received, 'the idle keep-alive connection was closed').toMatch(/^HTTP\/1\.1 200/);
     await target.db.pool.query("INSERT INTO customers (name) VALUES ('Still there')");
     await waitFor(
       () => sse.events.length >= 1 && ws.events.length >= 1,
