@@ -16,6 +16,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { ConfigError, loadConfig } from '../src/config.ts';
+import { askConflicts } from '../src/import/ask.ts';
 import { openImportDatabase } from '../src/import/database.ts';
 import { MappingError, parseMapping, RECORDS } from '../src/import/mapping.ts';
 import { countsOf } from '../src/import/plan.ts';
@@ -69,6 +70,9 @@ async function main(): Promise<number> {
     if (o.decimal !== '.' && o.decimal !== ',') throw new MappingError('--decimal is "." or ","');
     mapping.decimal = o.decimal;
   }
+
+  // copies.winner "ask" at a terminal: the person decides the rows that differ between copies.
+  if (!o['dry-run'] && process.stdin.isTTY && process.stdout.isTTY) await askConflicts(copies, mapping);
 
   const config = loadConfig();
   const log = createLogger(o.verbose ? 'info' : 'warn');
