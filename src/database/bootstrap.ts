@@ -2,6 +2,7 @@
  * Brings up the database the server runs on: the one at DATABASE_URL, or an embedded PostgreSQL
  * with its data in DATA_DIR. Then applies migrations and, on an empty database, the sample data.
  */
+import { type BackupSettings, backupBeforeMigration, recordBackupRunAt } from '../backup/automatic.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres.ts';
@@ -29,8 +30,14 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
   return { url: embedded.urlFor(EMBEDDED_DATABASE_NAME), embedded, stop: () => embedded.stop() };
 }
 
-export async function migrateDatabase(url: string, log: Logger) {
+/**
+ * Applies pending migrations. With `backup` (BACKUP_DIR not off), a database that has migrations
+ * applied and more pending is backed up (and the backup verified) first; a failed backup stops it.
+ */
+export async function migrateDatabase(url: string, log: Logger, opts: { backup?: BackupSettings } = {}) {
+  const backup = opts.backup ? await backupBeforeMigration(url, opts.backup, log) : null;
   const result = await migrate(url, { log });
+  if (backup) await recordBackupRunAt(url, backup, log);
   log.info(
     { module: 'migrator', applied: result.applied, alreadyApplied: result.alreadyApplied.length },
     result.applied.length ? 'database migrated' : 'database schema is up to date',

@@ -75,7 +75,12 @@ export interface MigrateResult {
 
 export async function migrate(
   databaseUrl: string,
-  opts: { log: Logger; dir?: string },
+  opts: {
+    log: Logger;
+    dir?: string;
+    /** Apply only the migrations it accepts (a restore brings a database to a backup's schema). */
+    select?: (name: string) => boolean;
+  },
 ): Promise<MigrateResult> {
   const log = opts.log.child({ module: 'migrator' });
   const files = await readMigrations(opts.dir);
@@ -116,6 +121,7 @@ export async function migrate(
           result.alreadyApplied.push(file.name);
           continue;
         }
+        if (opts.select && !opts.select(file.name)) continue;
         await applyOne(client, file, log);
         result.applied.push(file.name);
       }

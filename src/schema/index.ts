@@ -5,6 +5,7 @@ import './feed-typed.ts';
 import './health.ts';
 import './auth.ts';
 import './account.ts';
+import './backup.ts';
 import './branch.ts';
 import './customer.ts';
 import './errors.ts';

@@ -14,6 +14,7 @@ import { clearOutbox, pump, startOutbox } from './outbox/queue.ts';
 import { canEditCatalog, canManage, currentBranch, type Session, session } from './session.ts';
 import { status } from './status.ts';
 import { startTransport, stopTransport } from './transport.ts';
+import { BackupView, BackupWarning } from './views/BackupView.tsx';
 import { ConflictDialog } from './views/ConflictDialog.tsx';
 import { CustomersView } from './views/CustomersView.tsx';
 import { DashboardView } from './views/DashboardView.tsx';
@@ -116,6 +117,7 @@ const NAV: { view: string; label: string; show: (s: Session) => boolean }[] = [
   { view: 'customers', label: 'Customers', show: canManage },
   { view: 'dashboard', label: 'Dashboard', show: canManage },
   { view: 'import', label: 'Import', show: (s) => s.user.role === 'ADMIN' },
+  { view: 'backups', label: 'Backups', show: (s) => s.user.role === 'ADMIN' },
 ];
 
 function Shell({ s }: { s: Session }) {
@@ -143,6 +145,8 @@ function Shell({ s }: { s: Session }) {
         return <DashboardView s={s} />;
       case 'import':
         return <ImportView />;
+      case 'backups':
+        return <BackupView />;
       case 'history':
         return <HistoryView table={route.table ?? ''} id={route.id ?? ''} />;
       default:
@@ -192,6 +196,7 @@ function Shell({ s }: { s: Session }) {
         </div>
       </header>
       <main id="main" tabIndex={-1} key={`${epoch}:${s.branchId}`} aria-label={branch?.name}>
+        {s.user.role === 'ADMIN' && view !== 'backups' && <BackupWarning />}
         {content}
       </main>
       <OutboxPanel />
