@@ -12,6 +12,7 @@ import type { Db } from '../src/db.ts';
 import { detectDelimiter, readCsv } from '../src/import/csv.ts';
 import { openSources } from '../src/import/sources.ts';
 import { suggestMapping } from '../src/import/suggest.ts';
+import { parseDate, parseMoney } from '../src/import/values.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { importCycle, importDb, PRODUCTS_CSV, STOCK_CSV, scratchDir } from './helpers/import.ts';
 
@@ -58,6 +59,30 @@ describe('CSV detection', () => {
       Beschreibung: 'Edelstahl; 20 cm',
     });
     expect(table?.rows[1]?.location).toBe('Artikel.csv:line 3');
+  });
+});
+
+describe('amounts and dates', () => {
+  it('reads currency signs, thousands separators and decimal commas; refuses what is ambiguous', () => {
+    const cases: [unknown, string | undefined][] = [
+      ['12,50', '12.50'],
+      ['€ 12,50', '12.50'],
+      ['$12.5', '12.50'],
+      ['1.234,50 €', '1234.50'],
+      ['1,234.50', '1234.50'],
+      ['EUR 9.90', '9.90'],
+      [12.5, '12.50'],
+      ['-3,00', '-3.00'],
+      ['1,234', undefined], // 1.234 or 1234? said with --decimal
+      ['twelve', undefined],
+      ['', undefined],
+    ];
+    for (const [raw, want] of cases) expect([raw, parseMoney(raw)]).toEqual([raw, want]);
+    expect(parseMoney('1,234', ',')).toBe('1.234'); // three decimals: the validator refuses it
+    expect(parseMoney('1,234', '.')).toBe('1234.00');
+    expect(parseDate('03.01.2026 14:05')?.toISOString()).toBe('2026-01-03T14:05:00.000Z');
+    expect(parseDate('2026-01-03')?.toISOString()).toBe('2026-01-03T00:00:00.000Z');
+    expect(parseDate('31.02.2026')).toBeUndefined();
   });
 });
 
