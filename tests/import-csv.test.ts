@@ -32,7 +32,7 @@ beforeAll(async () => {
   await writeFile(stock, iconv.encode(STOCK_CSV, 'windows-1252'));
   await writeFile(
     customers,
-    `\uFEFFname,email,phone\n"Łukasz Nowak",lukasz@example.pl,+48 22 000 00 00\nAnn Lee,ANN@example.org,\n`,
+    `\uFEFFname,email,phone\n"Łukasz Nowak",lukasz@example.pl,+48 22 000 00 00\nAnn Lee,ANN@example.org,\nOld Tom,,\n`,
   );
   files = [products, stock, customers];
 });
@@ -124,7 +124,7 @@ describe('import of CSV exports', () => {
     expect(dry.counts).toEqual(real.counts);
     expect(real.counts).toEqual({
       products: { created: 4, updated: 0, unchanged: 0, skipped: 1 },
-      customers: { created: 2, updated: 0, unchanged: 0, skipped: 0 },
+      customers: { created: 3, updated: 0, unchanged: 0, skipped: 0 },
       stock: { created: 2, updated: 0, unchanged: 0, skipped: 2 },
     });
     const products = await t.db.pool.query(
@@ -143,6 +143,9 @@ describe('import of CSV exports', () => {
       { name: 'Ann Lee', email: 'ann@example.org', phone: null },
       { name: 'Łukasz Nowak', email: 'lukasz@example.pl', phone: '+48 22 000 00 00' },
     ]);
+    // A customer with neither email nor phone is keyed by name (the first of them not blank).
+    const tom = await t.db.pool.query("SELECT email, phone FROM customers WHERE name = 'Old Tom'");
+    expect(tom.rows).toEqual([{ email: null, phone: null }]);
     expect(real.report).toContain('| products | Artikel.csv:line 5 | CSV-4 | blank name |');
     expect(real.report).toContain(
       '| stock levels | Lagerbestand.csv:line 4 | CSV-5\\|DT | negative stock (-1) |',

@@ -84,7 +84,7 @@ function keyColumns(
   type: RecordType,
   m: RecordMapping,
   table: SourceTable,
-): { columns: string[]; how: string } {
+): { columns: string[]; how: string; firstOf?: boolean } {
   if (m.key) return { columns: Array.isArray(m.key) ? m.key : [m.key], how: 'from the mapping' };
   if (table.primaryKey.length) return { columns: table.primaryKey, how: 'the primary key' };
   const id = columnOf(table, 'id');
@@ -93,10 +93,18 @@ function keyColumns(
   const natural: Partial<Record<RecordType, (string | undefined)[]>> = {
     branches: [f.code as string],
     products: [f.sku as string],
-    customers: [(f.email ?? f.phone) as string],
     stock: [(f.product ?? f.productSku) as string, (f.branch ?? f.branchCode) as string],
     orderLines: [f.order as string, (f.product ?? f.productSku) as string],
   };
+  if (type === 'customers') {
+    // Customers often lack an email or a phone: the first of email, phone, name that is not blank.
+    const cols = [f.email, f.phone, f.name].filter((c): c is string => typeof c === 'string');
+    return {
+      columns: cols,
+      how: `natural key (the first of ${cols.join(', ')} that is not blank)`,
+      firstOf: true,
+    };
+  }
   const cols = (natural[type] ?? []).filter((c): c is string => typeof c === 'string');
   if (cols.length) return { columns: cols, how: `natural key (${cols.join(', ')})` };
   return { columns: [], how: 'none: rows are told apart by their position; give "key" in the mapping' };
@@ -179,7 +187,11 @@ export function mergeSources(copies: SourceCopy[], mapping: Mapping): Merged {
         const values = Object.fromEntries(
           Object.entries(fields).map(([f, s]) => [f, fieldValue(s, r.values)]),
         );
-        const parts = keyCols.map((c) => cleanLine(r.values[c]));
+        let parts = keyCols.map((c) => cleanLine(r.values[c]));
+        if (keys.firstOf) {
+          const at = parts.findIndex((p) => p !== null);
+          parts = at < 0 ? [null] : [`${keyCols[at]}:${parts[at]}`];
+        }
         const key = keyCols.length ? parts.map((p) => p ?? '').join('|') : `#${i + 1}`;
         const row: MergedRow = { type, key, values, location: r.location };
         if (parts.some((p) => p === null)) {
