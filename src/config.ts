@@ -21,6 +21,8 @@ const schema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // auto: readable lines (pino-pretty) when stdout is a terminal, JSON lines otherwise.
+  LOG_FORMAT: z.enum(['auto', 'pretty', 'json']).default('auto'),
   // Automatic backups (src/backup/automatic.ts): folder (unset: backups/ beside DATA_DIR; off:
   // none), the hour of the daily one (local time), and how many automatic ones to keep.
   BACKUP_DIR: z.string().min(1).optional(),

@@ -4,19 +4,27 @@
  * PostgreSQL in that order; a second signal forces exit.
  */
 import { existsSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import { type App, buildApp } from './app.ts';
 import { configurePasswordHashing } from './auth/password.ts';
+import { BackupScheduler, backupDirOf } from './backup/automatic.ts';
+import { shopBanner } from './banner.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { type Database, migrateDatabase, openDatabase } from './database/bootstrap.ts';
-import { firstStart } from './database/first-start.ts';
-import { createLogger } from './logger.ts';
+import { firstStart, initialPasswordFile } from './database/first-start.ts';
+import { createLogger, wantsPrettyLogs } from './logger.ts';
 import { ensureWebBuild, webDist } from './web/build.ts';
 
 async function main() {
   const config = loadConfig();
-  const log = createLogger(config.LOG_LEVEL);
+  // Readable lines on a terminal, JSON lines for log collectors (LOG_FORMAT).
+  const pretty = wantsPrettyLogs(config.LOG_FORMAT);
+  const log = createLogger(config.LOG_LEVEL, { pretty });
+  const backupDir = backupDirOf(config);
+  const backupSettings = { dir: backupDir, keep: config.BACKUP_KEEP, hour: config.BACKUP_HOUR };
   let database: Database | undefined;
   let app: App | undefined;
+  let backups: BackupScheduler | undefined;
   let stopping = false;
   // Installed first, so a signal at any point of start-up stops what has started so far.
   const shutdown = async (signal: string) => {
@@ -26,6 +34,7 @@ async function main() {
     }
     stopping = true;
     log.info({ signal }, 'shutting down');
+    await backups?.stop().catch((err) => log.error({ err }, 'error while stopping the backups'));
     await app?.stop().catch((err) => log.error({ err }, 'error while stopping the server'));
     await database?.stop().catch((err) => log.error({ err }, 'error while stopping the database'));
     log.info('stopped');
@@ -36,7 +45,8 @@ async function main() {
 
   database = await openDatabase(config, log);
   try {
-    await migrateDatabase(database.url, log);
+    // A database in use with migrations pending is backed up (and verified) first.
+    await migrateDatabase(database.url, log, { backup: backupSettings });
     configurePasswordHashing({ cost: config.PASSWORD_HASH_COST });
     // No users yet: the admin (and the sample data) with BRANCHLINE_INITIAL_PASSWORD or a random
     // password shown once on the console and kept in DATA_DIR/initial-password.
@@ -115,6 +125,24 @@ async function main() {
     });
     const { url } = await app.start(config.PORT, config.HOST);
     log.info({ web: `${url}/`, graphql: `${url}/graphql`, health: `${url}/health` }, 'Branchline is up');
+    if (backupDir) {
+      backups = new BackupScheduler({
+        url: database.url,
+        settings: { ...backupSettings, dir: backupDir },
+        log,
+      }).start();
+    }
+    // The shop banner: on stdout beside readable logs, on stderr beside JSON ones.
+    const passwordFile = initialPasswordFile(config.DATA_DIR);
+    (pretty ? process.stdout : process.stderr).write(
+      shopBanner({
+        host: config.HOST,
+        port: new URL(url).port ? Number(new URL(url).port) : config.PORT,
+        interfaces: networkInterfaces(),
+        passwordFile: existsSync(passwordFile) ? passwordFile : null,
+        backups: backupDir ? { dir: backupDir, hour: config.BACKUP_HOUR } : null,
+      }),
+    );
   } catch (err) {
     await app?.stop().catch(() => {});
     await database.stop().catch(() => {});
