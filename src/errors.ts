@@ -37,7 +37,14 @@ export class ValidationError extends AppError {
 }
 
 /** Models whose rows carry a version (the members of the GraphQL `VersionedRecord` union). */
-export type VersionedModel = 'Branch' | 'Product' | 'Customer' | 'StockLevel' | 'Order' | 'User';
+export type VersionedModel =
+  | 'Branch'
+  | 'Product'
+  | 'Customer'
+  | 'StockLevel'
+  | 'Order'
+  | 'User'
+  | 'StockRequest';
 
 /**
  * A stale `expectedVersion`: nothing was written. `current` is the row as it is now,

@@ -30,6 +30,8 @@ export type Action =
   | 'editReorderLevels'
   /** create/update/archive customers (managers: customers of their branches or without one) */
   | 'editCustomers'
+  /** createCustomer (clerks too, at the till: home branch among theirs or none) */
+  | 'createCustomers'
   /** create/update/archive branches */
   | 'editBranches'
   /** createApiToken, revokeApiToken of any user */
@@ -47,6 +49,7 @@ const ALLOWED: Record<Role, ReadonlySet<Action>> = {
     'editCatalog',
     'editReorderLevels',
     'editCustomers',
+    'createCustomers',
     'editBranches',
     'manageTokens',
     'manageUsers',
@@ -59,10 +62,11 @@ const ALLOWED: Record<Role, ReadonlySet<Action>> = {
     'editCatalog',
     'editReorderLevels',
     'editCustomers',
+    'createCustomers',
     'manageUsers',
     'overrideLimits',
   ]),
-  CLERK: new Set<Action>(['sell', 'receiveStock']),
+  CLERK: new Set<Action>(['sell', 'receiveStock', 'createCustomers']),
 };
 
 export function can(viewer: Viewer, action: Action): boolean {
@@ -77,6 +81,7 @@ const REFUSALS: Record<Action, string> = {
   editCatalog: 'Only a manager can change products and prices',
   editReorderLevels: 'Only a manager can change reorder levels',
   editCustomers: 'Only a manager can add or edit customers',
+  createCustomers: 'Your role cannot add customers',
   editBranches: 'Only an admin can add or change branches',
   manageTokens: 'Only an admin can manage API tokens',
   manageUsers: 'Only a manager or an admin can manage users',
@@ -179,6 +184,19 @@ export const scope = {
   order: (viewer: Viewer) => inBranches(viewer, 'branchId') as { branchId?: { in: string[] } },
   orderItem: (viewer: Viewer) => inBranches(viewer, 'branchId') as { branchId?: { in: string[] } },
 };
+
+/**
+ * Anyone who sells may add a customer (a clerk at the till) with a home branch they may see or
+ * none; editing and archiving stay with managers (`assertCanEditCustomer`).
+ */
+export function assertCanCreateCustomer(viewer: Viewer, homeBranchId: string | null | undefined): void {
+  if (viewer.role === 'CLERK') {
+    assertCan(viewer, 'createCustomers');
+    if (homeBranchId) assertBranchVisible(viewer, homeBranchId);
+    return;
+  }
+  assertCanEditCustomer(viewer, homeBranchId);
+}
 
 /** Managers edit customers of their own branches and customers without a home branch. */
 export function assertCanEditCustomer(viewer: Viewer, homeBranchId: string | null | undefined): void {

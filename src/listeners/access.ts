@@ -6,7 +6,8 @@
  * Rules (DESIGN.md "Authorization"): ADMIN sees every change. A MANAGER or CLERK sees
  * branch-scoped rows (those with a branch id: branches, stock levels and movements, orders and
  * their items) only of their own branches, shared rows (products, customers) of every branch,
- * and never users, their branch memberships or API tokens. A customer's home branch in the row
+ * and never users, their branch memberships or API tokens. A stock request is seen
+ * by the users of both its branches (the asking one, its branch id, and the one asked). A customer's home branch in the row
  * image is null for a viewer who may not see that branch (`data`).
  */
 import { canSeeBranch as viewerCanSeeBranch } from '../auth/access.ts';
@@ -22,12 +23,27 @@ export const FEED_TABLES = [
   'customers',
   'orders',
   'order_items',
+  'stock_requests',
   'users',
   'user_branches',
   'api_tokens',
 ] as const;
 
 const ADMIN_ONLY = new Set(['users', 'user_branches', 'api_tokens']);
+
+/**
+ * The second branch a row concerns besides its branch id: a stock request's branch asked
+ * (from_branch_id), whose users see the request as well as the asking branch's.
+ */
+export function otherBranchOf(row: Pick<ChangeRow, 'tbl' | 'data'>): string | null {
+  const from = row.tbl === 'stock_requests' ? row.data?.from_branch_id : undefined;
+  return typeof from === 'string' ? from : null;
+}
+
+/** Whether a row belongs to `branchId` (a `changes(branchId)` filter); shared rows belong to all. */
+export function concernsBranch(row: Pick<ChangeRow, 'tbl' | 'data' | 'branchId'>, branchId: string): boolean {
+  return row.branchId === null || row.branchId === branchId || otherBranchOf(row) === branchId;
+}
 
 export interface AccessScope {
   /** Equal for viewers who see exactly the same changes (the grouping key's access part). */
@@ -58,7 +74,9 @@ function createScope(key: string, viewer: Viewer): AccessScope {
     canSee(row) {
       if (admin) return true;
       if (ADMIN_ONLY.has(row.tbl)) return false;
-      return row.branchId === null || canSeeBranch(row.branchId);
+      if (row.branchId === null || canSeeBranch(row.branchId)) return true;
+      const other = otherBranchOf(row);
+      return other !== null && canSeeBranch(other);
     },
     data(row) {
       const home = row.tbl === 'customers' ? row.data?.home_branch_id : undefined;

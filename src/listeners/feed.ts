@@ -15,7 +15,7 @@ import type { Viewer } from '../auth/viewer.ts';
 import type { Logger } from '../logger.ts';
 import type { ComponentHealth } from '../resolvers/health.ts';
 import { Quota } from '../shares.ts';
-import { accessScope, FEED_TABLES } from './access.ts';
+import { accessScope, concernsBranch, FEED_TABLES } from './access.ts';
 import { CatchUpPool } from './catchup.ts';
 import {
   CursorError,
@@ -296,7 +296,7 @@ export class Feed {
     return (row) =>
       scope.canSee(row) &&
       (tables === null || tables.has(row.tbl)) &&
-      (branchId === null || row.branchId === branchId || row.branchId === null);
+      (branchId === null || concernsBranch(row, branchId));
   }
 
   /** A stream for `changes(after, tables, branchId)` and the typed subscriptions built on it. */

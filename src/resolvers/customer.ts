@@ -1,10 +1,11 @@
 /**
  * Customers. Decision: customers are not branch-scoped for reading. Every signed-in user sees
- * every customer (a regular may buy at any branch); the home branch is informational. Editing is
- * for managers (customers of their branches, or without a home branch) and admins.
+ * every customer (a regular may buy at any branch); the home branch is informational. Clerks may
+ * add customers (at the till); editing is for managers (customers of their branches, or without a
+ * home branch) and admins.
  */
 import { z } from 'zod';
-import { assertBranchVisible, assertCanEditCustomer } from '../auth/access.ts';
+import { assertBranchVisible, assertCanCreateCustomer, assertCanEditCustomer } from '../auth/access.ts';
 import type { Context } from '../context.ts';
 import { NotFoundError } from '../errors.ts';
 import type { Customer, Prisma } from '../generated/prisma/client.ts';
@@ -79,7 +80,7 @@ export function createCustomer(args: { input: CustomerInput } & Key, ctx: Contex
   const viewer = requireViewer(ctx);
   const input = parse(createInput, args.input);
   if (input.homeBranchId) assertBranchVisible(viewer, input.homeBranchId);
-  assertCanEditCustomer(viewer, input.homeBranchId);
+  assertCanCreateCustomer(viewer, input.homeBranchId);
   return writeTx(
     ctx,
     { operation: 'createCustomer', args: args.input, idempotencyKey: args.idempotencyKey },

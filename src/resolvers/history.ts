@@ -23,6 +23,7 @@ export const HISTORY_TABLES = {
   ORDER_ITEMS: 'order_items',
   USERS: 'users',
   API_TOKENS: 'api_tokens',
+  STOCK_REQUESTS: 'stock_requests',
 } as const;
 export type HistoryTable = keyof typeof HISTORY_TABLES;
 
@@ -54,6 +55,13 @@ export async function history(
   const conditions = [Prisma.sql`tbl = ${table}`, Prisma.sql`row_id = ${rowId}::uuid`];
   if (BRANCH_SCOPED.has(table) && !admin) {
     conditions.push(Prisma.sql`branch_id = ANY(${visibleBranchIds(viewer) ?? []}::uuid[])`);
+  }
+  if (table === 'stock_requests' && !admin) {
+    // A request is seen by the users of either of its branches, as in the feed.
+    const mine = visibleBranchIds(viewer) ?? [];
+    conditions.push(
+      Prisma.sql`(branch_id = ANY(${mine}::uuid[]) OR data ->> 'from_branch_id' = ANY(${mine}::text[]))`,
+    );
   }
   if (table === 'users' && !admin) conditions.push(Prisma.sql`row_id = ${viewer.userId}::uuid`);
   if (table === 'api_tokens' && !admin) conditions.push(Prisma.sql`data ->> 'user_id' = ${viewer.userId}`);

@@ -16,6 +16,7 @@ import { CHANGED_COLUMNS_SQL, camel, conflictWith } from './versioned.ts';
 /** The columns a product patch may set, by field name. */
 const COLUMNS: Record<string, string> = {
   sku: 'sku',
+  barcode: 'barcode',
   name: 'name',
   description: 'description',
   unitPrice: 'unit_price',

@@ -14,8 +14,18 @@ import { requireViewer } from './viewer.ts';
 
 type Query = Record<string, unknown>;
 
+/** A scanner code: digits, letters and - . _ only; empty clears it. */
+const barcode = z
+  .string()
+  .trim()
+  .max(64)
+  .regex(/^[0-9A-Za-z._-]*$/, 'must be a barcode (digits, letters, - . _)')
+  .transform((s) => s || null)
+  .nullish();
+
 export const productFields = {
   sku: name(64),
+  barcode,
   name: name(200),
   description: text(4000).nullish(),
   unitPrice: price,
@@ -24,11 +34,19 @@ const createInput = z.object({ id: id.nullish(), ...productFields });
 const patchInput = z
   .object({
     sku: productFields.sku.optional(),
+    barcode: productFields.barcode,
     name: productFields.name.optional(),
     description: productFields.description,
     unitPrice: productFields.unitPrice.optional(),
   })
   .refine((p) => Object.values(p).some((v) => v !== undefined), 'patch must change at least one field');
+
+/** Which unique key a violation names: the barcode's, else `otherwise` (the SKU, or the id). */
+const uniqueField = (otherwise: string) => (err: unknown) => {
+  const e = err as { message?: string; constraint?: string; meta?: unknown };
+  const said = `${e.constraint ?? ''} ${e.message ?? ''} ${JSON.stringify(e.meta ?? null)}`;
+  return said.includes('barcode') ? 'barcode' : otherwise;
+};
 
 export interface ListProductsArgs extends PageArgs {
   search?: string | null;
@@ -46,6 +64,7 @@ export function listProducts(query: Query, args: ListProductsArgs, ctx: Context)
           OR: [
             { name: { contains: like, mode: 'insensitive' } },
             { sku: { contains: like, mode: 'insensitive' } },
+            { barcode: { contains: like, mode: 'insensitive' } },
           ],
         }
       : {}),
@@ -62,7 +81,14 @@ export function getProduct(query: Query, productId: string, ctx: Context) {
 }
 
 export interface CreateProductArgs {
-  input: { id?: string | null; sku: string; name: string; description?: string | null; unitPrice: string };
+  input: {
+    id?: string | null;
+    sku: string;
+    barcode?: string | null;
+    name: string;
+    description?: string | null;
+    unitPrice: string;
+  };
   idempotencyKey?: string | null;
 }
 
@@ -73,7 +99,7 @@ export function createProduct(args: CreateProductArgs, ctx: Context): Promise<Pr
     ctx,
     { operation: 'createProduct', args: args.input, idempotencyKey: args.idempotencyKey },
     (tx) =>
-      uniqueAsValidation(input.id ? 'id or sku' : 'sku', () =>
+      uniqueAsValidation(uniqueField(input.id ? 'id or sku' : 'sku'), () =>
         tx.product.create({ data: { ...input, id: input.id ?? undefined } }),
       ),
   );
@@ -84,6 +110,7 @@ export interface UpdateProductArgs {
   expectedVersion: number;
   patch: {
     sku?: string | null;
+    barcode?: string | null;
     name?: string | null;
     description?: string | null;
     unitPrice?: string | null;
@@ -101,7 +128,7 @@ function editProduct(
   const productId = parse(id, a.id);
   const expectedVersion = parse(version, a.expectedVersion);
   return sqlWriteTx(ctx, { operation, args: requestArgs, idempotencyKey: a.idempotencyKey }, (sql) =>
-    uniqueAsValidation('sku', () => editProductSql(sql, productId, expectedVersion, patch)),
+    uniqueAsValidation(uniqueField('sku'), () => editProductSql(sql, productId, expectedVersion, patch)),
   );
 }
 

@@ -8,6 +8,7 @@ import { Prisma, type Product, type StockLevel } from '../generated/prisma/clien
 export interface ProductRow {
   id: string;
   sku: string;
+  barcode: string | null;
   name: string;
   description: string | null;
   unit_price: string;
@@ -22,6 +23,7 @@ export function productFromRow(r: ProductRow): Product {
   return {
     id: r.id,
     sku: r.sku,
+    barcode: r.barcode,
     name: r.name,
     description: r.description,
     unitPrice: new Prisma.Decimal(r.unit_price),

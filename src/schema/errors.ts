@@ -20,6 +20,7 @@ import { CustomerRef } from './customer.ts';
 import { OrderRef } from './order.ts';
 import { ProductRef } from './product.ts';
 import { StockLevelRef } from './stock-level.ts';
+import { StockRequestRef } from './stock-request.ts';
 
 builder.objectType(NotFoundError, {
   name: 'NotFound',
@@ -82,7 +83,7 @@ const recordTypes = new WeakMap<object, VersionedModel>();
 
 const VersionedRecord = builder.unionType('VersionedRecord', {
   description: 'A record edited with an expectedVersion.',
-  types: [BranchRef, ProductRef, CustomerRef, StockLevelRef, OrderRef, UserRef],
+  types: [BranchRef, ProductRef, CustomerRef, StockLevelRef, OrderRef, UserRef, StockRequestRef],
   resolveType: (value) => recordTypes.get(value as object) ?? 'Product',
 });
 

@@ -15,6 +15,7 @@ import './movement.ts';
 import './order.ts';
 import './product.ts';
 import './stock-level.ts';
+import './stock-request.ts';
 import './user.ts';
 
 export const schema = builder.toSchema();

@@ -22,6 +22,10 @@ export const ProductRef = builder.prismaObject('Product', {
   fields: (t) => ({
     id: t.exposeID('id'),
     sku: t.exposeString('sku'),
+    barcode: t.exposeString('barcode', {
+      nullable: true,
+      description: 'A scanner code (EAN/UPC or other), unique like the SKU.',
+    }),
     name: t.exposeString('name'),
     description: t.exposeString('description', { nullable: true }),
     unitPrice: t.expose('unitPrice', { type: 'Decimal' }),
@@ -44,7 +48,7 @@ builder.queryFields((t) => ({
     type: ProductConnection,
     description: 'Products by name; archived ones only with includeArchived.',
     args: {
-      search: t.arg.string({ description: 'Part of the name or SKU (case-insensitive).' }),
+      search: t.arg.string({ description: 'Part of the name, SKU or barcode (case-insensitive).' }),
       includeArchived: t.arg.boolean(),
       first: t.arg.int(),
       after: t.arg.string(),
@@ -63,6 +67,7 @@ const ProductInput = builder.inputType('CreateProductInput', {
   fields: (t) => ({
     id: t.id({ description: 'A client-generated UUID (optional).' }),
     sku: t.string({ required: true }),
+    barcode: t.string({ description: 'A scanner code, unique; empty or omitted for none.' }),
     name: t.string({ required: true }),
     description: t.string(),
     unitPrice: t.field({ type: 'Decimal', required: true }),
@@ -73,6 +78,7 @@ const ProductPatch = builder.inputType('ProductPatch', {
   description: 'Fields to change; omitted fields stay as they are.',
   fields: (t) => ({
     sku: t.string(),
+    barcode: t.string({ description: 'Empty clears it.' }),
     name: t.string(),
     description: t.string(),
     unitPrice: t.field({ type: 'Decimal' }),
