@@ -31,7 +31,9 @@ import { FanOut } from './listeners/fanout.ts';
 import { Feed } from './listeners/feed.ts';
 import { graphql } from './listeners/graphql.ts';
 import type { Logger } from './logger.ts';
-import { checkHealth } from './resolvers/health.ts';
+import { createOps } from './ops/http.ts';
+import { useRequestMetrics } from './ops/metrics.ts';
+import { knownMigrations } from './ops/ready.ts';
 import { GROUPED_SUBSCRIPTIONS } from './schema/feed.ts';
 import { schema } from './schema/index.ts';
 import {
@@ -87,6 +89,8 @@ export interface AppOptions {
   shares?: Partial<ShareLimits>;
   /** HTTP request read timeouts (defaults: HTTP_TIMEOUT_DEFAULTS in src/shares.ts). */
   http?: Partial<HttpTimeouts>;
+  /** Bearer token for /metrics and detailed /health and /ready (METRICS_TOKEN); unset: loopback only. */
+  metricsToken?: string;
 }
 
 export interface App {
@@ -153,6 +157,7 @@ export function buildApp(opts: AppOptions): App {
       useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
       useSecurityHeaders(),
       useAuthGate(),
+      useRequestMetrics(),
       ...documents.plugins,
     ],
     maxRequestBodySize: documents.maxRequestBodySize,
@@ -192,17 +197,20 @@ export function buildApp(opts: AppOptions): App {
     },
   });
 
+  const ops = createOps({
+    services,
+    migrations: knownMigrations(),
+    token: opts.metricsToken,
+    webSockets: () => wsServer.clients.size,
+  });
   const serveWeb = opts.webDist ? createStaticHandler(opts.webDist) : undefined;
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     setSecurityHeaders(req, res, 'api');
     if (serveGraphiQLAsset(req, res)) return;
-    if (req.url === '/health' && req.method === 'GET') {
-      const health = await checkHealth(services, services.healthProbes);
-      res.writeHead(health.ok ? 200 : 503, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(health));
-      return;
-    }
+    // /health, /ready, /metrics (src/ops/http.ts).
+    if (await ops.handle(req, res)) return;
     if (serveWeb && (await serveWeb(req, res))) return;
+    ops.trackSse(req, res);
     await yoga.handle(req, res);
   };
   const httpServer = createServer(httpServerOptions(httpTimeouts), (req, res) => {

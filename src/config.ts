@@ -123,6 +123,8 @@ const schema = z.object({
   LOGIN_MAX_CONCURRENT_HASHES: z.coerce.number().int().min(1).max(64).default(LOGIN.maxConcurrentHashes),
   LOGIN_HASH_QUEUE: z.coerce.number().int().min(0).max(10_000).default(LOGIN.hashQueue),
   LOGIN_THROTTLE_ENTRIES: z.coerce.number().int().min(100).max(10_000_000).default(LOGIN.maxEntries),
+  // Bearer token for /metrics and the detailed /health and /ready bodies (unset: loopback only).
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').max(200).optional(),
   // Browser origins besides the server's own that may call the API (CORS) and open WebSockets.
   CORS_ORIGINS: z
     .string()

@@ -73,6 +73,7 @@ async function main() {
       log,
       webDist: webReady ? webDist : undefined,
       corsOrigins: config.CORS_ORIGINS,
+      metricsToken: config.METRICS_TOKEN,
       documents: {
         maxBodyBytes: config.MAX_BODY_BYTES,
         maxTokens: config.MAX_TOKENS,

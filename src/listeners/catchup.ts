@@ -40,6 +40,16 @@ export class CatchUpPool {
     );
   }
 
+  /** Reads running now. */
+  get active(): number {
+    return this.running;
+  }
+
+  /** Connections open now (idle or busy). */
+  get connections(): number {
+    return this.pool.totalCount;
+  }
+
   /** Reads waiting for a connection now. */
   get queued(): number {
     return this.waiting.length;

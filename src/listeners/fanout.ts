@@ -32,6 +32,7 @@ import type { WebSocket } from 'ws';
 import type { Viewer } from '../auth/viewer.ts';
 import type { Context } from '../context.ts';
 import type { Logger } from '../logger.ts';
+import { countDelivery } from '../ops/counters.ts';
 import { accessScope } from './access.ts';
 import type { FeedPosition } from './cursor.ts';
 import type { Feed } from './feed.ts';
@@ -521,6 +522,7 @@ class Group {
         // Positions are compared once per event; members at the previous event skip their own.
         const fresh = pos !== null && (prev === null || isAfter(pos, prev));
         for (const m of this.members) m.deliver(pos, frame, prev, fresh);
+        countDelivery(event, this.members.size);
         if (fresh) prev = pos;
       }
     } catch (err) {

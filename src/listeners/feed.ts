@@ -10,7 +10,7 @@
  */
 
 import type { GraphQLError } from 'graphql';
-import type pg from 'pg';
+import pg from 'pg';
 import type { Viewer } from '../auth/viewer.ts';
 import type { Logger } from '../logger.ts';
 import type { ComponentHealth } from '../resolvers/health.ts';
@@ -78,6 +78,14 @@ export class Feed {
   readonly grants: Grants;
   /** The catch-up reads' own pool: subscriptions never take the API pool's connections. */
   readonly catchUp: CatchUpPool;
+  /**
+   * The live reader's own connection (application_name `branchline-feed-reader`): its reads never
+   * wait behind the API's queries for a pooled connection.
+   */
+  private readonly readerPool: pg.Pool;
+  /** Whether the reader's connection is open, and since when (readiness: src/ops/ready.ts). */
+  readerConnected = false;
+  readerConnectedAt = 0;
   private readonly perUser: Quota;
   private readonly log: Logger;
   private pruneTimer: NodeJS.Timeout | undefined;
@@ -96,8 +104,23 @@ export class Feed {
     this.hub.access = this.grants;
     this.catchUp = new CatchUpPool(opts.pool, opts.catchUpPoolSize, opts.log);
     this.perUser = new Quota(opts.maxSubscriptionsPerUser);
+    this.readerPool = new pg.Pool({
+      ...opts.pool.options,
+      max: 1,
+      application_name: 'branchline-feed-reader',
+    });
+    this.readerPool.on('error', (err) =>
+      this.log.warn({ err: err.message }, 'the idle change-log reader connection failed'),
+    );
+    this.readerPool.on('connect', (client) => {
+      this.readerConnected = true;
+      this.readerConnectedAt = Date.now();
+      client.on('end', () => {
+        this.readerConnected = false;
+      });
+    });
     this.reader = new ChangeReader({
-      pool: opts.pool,
+      pool: this.readerPool,
       catchUp: this.catchUp,
       log: opts.log,
       pollMs: opts.pollMs,
@@ -137,6 +160,7 @@ export class Feed {
     this.reader.stop();
     await this.wakeup.stop();
     await this.catchUp.end();
+    await this.readerPool.end().catch(() => {});
   }
 
   /** One pruning round (skipped when another instance holds the lock). */

@@ -156,6 +156,8 @@ export class ChangeReader {
   position: FeedPosition | null = null;
   lastReadAt = 0;
   lastError: string | null = null;
+  /** When a read last reached the horizon (no backlog left, no error): readiness (src/ops/ready.ts). */
+  caughtUpAt = 0;
   private reading = false;
   private again = false;
   private stopped = false;
@@ -209,6 +211,7 @@ export class ChangeReader {
         if (batch.full) this.again = true;
       } while (this.again && !this.stopped);
       this.lastError = null;
+      this.caughtUpAt = Date.now();
     } catch (err) {
       this.lastError = (err as Error).message;
       this.log.warn({ err: this.lastError }, 'change-log read failed; will retry');

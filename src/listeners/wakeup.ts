@@ -41,6 +41,10 @@ export interface WakeupStatus {
   connected: boolean;
   lastHeardMsAgo: number;
   rebuilds: number;
+  /** Connection losses pg-listen reconnected by itself (rebuilds not included). */
+  reconnects: number;
+  /** When LISTEN last (re)started (epoch ms; 0: never). */
+  connectedAt: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -53,6 +57,8 @@ export class Wakeup {
   private lastHeard = Date.now();
   private lastBuilt = 0;
   private rebuilds = 0;
+  private reconnects = 0;
+  private connectedAt = 0;
   private stopped = false;
   private building = false;
   private timer: NodeJS.Timeout | undefined;
@@ -79,6 +85,8 @@ export class Wakeup {
       connected: this.connected,
       lastHeardMsAgo: Date.now() - this.lastHeard,
       rebuilds: this.rebuilds,
+      reconnects: this.reconnects,
+      connectedAt: this.connectedAt,
     };
   }
 
@@ -129,6 +137,7 @@ export class Wakeup {
           await sub.listenTo(FEED_CHANNEL);
           if (this.stopped) break;
           this.connected = true;
+          this.connectedAt = Date.now();
           this.heard();
           this.log.info({ reason }, 'listening on change_log');
           this.opts.onWake('connected');
@@ -177,6 +186,7 @@ export class Wakeup {
       this.opts.onWake('notify');
     });
     sub.events.on('reconnect', (attempt) => {
+      if (this.connected) this.reconnects++;
       this.connected = false;
       this.log.info({ attempt }, 'listener reconnecting');
     });
@@ -184,6 +194,7 @@ export class Wakeup {
       // During a build, connected means LISTEN has not run yet: rebuild() reports it afterwards.
       if (this.subscriber !== sub || this.building) return;
       this.connected = true;
+      this.connectedAt = Date.now();
       this.heard();
       this.opts.onWake('connected');
     });

@@ -14,6 +14,7 @@ import { generateToken, hashToken } from '../auth/tokens.ts';
 import type { Context } from '../context.ts';
 import { AuthenticationFailedError, NotFoundError, TooManyAttemptsError } from '../errors.ts';
 import type { ApiToken, Prisma, TokenKind, User } from '../generated/prisma/client.ts';
+import { loginRefusals } from '../ops/counters.ts';
 import { type PageArgs, readPage } from './page.ts';
 import { writeTx } from './tx.ts';
 import { id, name, parse } from './validate.ts';
@@ -50,6 +51,7 @@ export async function login(
     const waitMs = guard.waitMs(account, address);
     if (waitMs <= 0) return;
     log.debug({ waitMs }, 'login throttled');
+    loginRefusals.inc({ reason: 'throttled' });
     throw new TooManyAttemptsError(Math.ceil(waitMs / 1000));
   };
   refuseIfThrottled();
@@ -74,6 +76,7 @@ export async function login(
   });
   if (!checking) {
     log.debug('login refused: hashing queue full');
+    loginRefusals.inc({ reason: 'busy' });
     throw new TooManyAttemptsError(1, 'Too many sign-ins at once');
   }
   const user = await checking;

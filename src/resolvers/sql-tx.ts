@@ -17,6 +17,7 @@
 import type pg from 'pg';
 import type { Context } from '../context.ts';
 import { IdempotencyKeyReusedError } from '../errors.ts';
+import { idempotentReplays } from '../ops/counters.ts';
 import { idempotencyOf, type WriteOp } from './tx.ts';
 import { requireViewer } from './viewer.ts';
 
@@ -45,6 +46,7 @@ export async function sqlWriteTx<T>(
         if (first.operation !== op.operation || first.request_hash !== hash)
           throw new IdempotencyKeyReusedError(key);
         ctx.log.debug({ module: 'idempotency', operation: op.operation }, 'replayed stored result');
+        idempotentReplays.inc({ mutation: op.operation });
         await sql.query('COMMIT');
         return first.response as T;
       }

@@ -17,6 +17,7 @@ import type { Context } from '../context.ts';
 import { IdempotencyKeyReusedError, ValidationError } from '../errors.ts';
 import { Prisma } from '../generated/prisma/client.ts';
 import { encodeCursor, SNAPSHOT_POSITION_SQL } from '../listeners/cursor.ts';
+import { idempotentReplays } from '../ops/counters.ts';
 import { pruneIdempotencyKeysSoon } from './idempotency-prune.ts';
 import { requireViewer } from './viewer.ts';
 
@@ -96,6 +97,7 @@ export async function writeTx<T>(
         if (stored.operation !== op.operation || stored.requestHash !== hash)
           throw new IdempotencyKeyReusedError(key);
         ctx.log.debug({ module: 'idempotency', operation: op.operation }, 'replayed stored result');
+        idempotentReplays.inc({ mutation: op.operation });
         return stored.response as T;
       }
     }

@@ -7,6 +7,7 @@
  * Product edits follow the same rule in raw SQL (`UPDATE ... RETURNING *`, product-edit.ts).
  */
 import { NotFoundError, VersionConflictError, type VersionedModel } from '../errors.ts';
+import { countConflict } from '../ops/counters.ts';
 import type { Tx } from './tx.ts';
 
 export const camel = (column: string) => column.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
@@ -61,6 +62,7 @@ export function conflictWith(
     // The log no longer covers that version (pruned): name the fields where the row differs from the patch.
     changed = Object.keys(patch).filter((k) => !sameValue(current[k], patch[k]));
   }
+  countConflict(model);
   return new VersionConflictError(model, current, changed, patch, expectedVersion);
 }
 
