@@ -116,13 +116,26 @@ export async function login(
   return { token, user, expiresAt };
 }
 
-/** A session's name, for the list of one's sessions: the browser or program and the address. */
+/** A session's name, for the list of one's sessions: browser (or program), system and address. */
 function sessionName(ctx: Context): string {
   const agent = ctx.request?.headers.get('user-agent') ?? '';
   const browser =
-    /\b(Edg|OPR|Firefox|Chrome|Chromium|Safari)\/[\d.]+/.exec(agent)?.[0]?.replace('Edg', 'Edge') ??
-    (agent.split(/[\s/]/)[0] || 'unknown client');
-  return `${browser.slice(0, 60)} from ${ctx.clientAddress}`.slice(0, 200);
+    [
+      ['Edge', /\bEdg\/(\d+)/],
+      ['Opera', /\bOPR\/(\d+)/],
+      ['Firefox', /\bFirefox\/(\d+)/],
+      ['Chrome', /Chrome\/(\d+)/],
+      ['Safari', /\bVersion\/(\d+).*Safari\//],
+    ]
+      .map(([name, re]) => {
+        const m = (re as RegExp).exec(agent);
+        return m ? `${name} ${m[1]}` : null;
+      })
+      .find(Boolean) ?? (agent.split(/[\s/]/)[0] || 'unknown client').slice(0, 40);
+  const system = ['Windows', 'Android', 'iPhone', 'iPad', 'CrOS', 'Mac OS X', 'Linux']
+    .find((name) => agent.includes(name))
+    ?.replace('Mac OS X', 'macOS');
+  return `${browser}${system ? ` on ${system}` : ''} from ${ctx.clientAddress}`.slice(0, 200);
 }
 
 const createTokenInput = (maxDays: number) =>

@@ -11,13 +11,15 @@ import { feedReady, reloadEpoch, startFeed, stopFeed } from './feed.ts';
 import { parseRoute } from './lib/format.ts';
 import { useStore } from './lib/store.ts';
 import { clearOutbox, pump, startOutbox } from './outbox/queue.ts';
-import { canEditCatalog, canManage, currentBranch, type Session, session } from './session.ts';
+import { canEditCatalog, canManage, currentBranch, isAdmin, type Session, session } from './session.ts';
 import { status } from './status.ts';
-import { startTransport, stopTransport } from './transport.ts';
+import { CSRF_HEADERS, startTransport, stopTransport } from './transport.ts';
 import { BackupView, BackupWarning } from './views/BackupView.tsx';
+import { AccountView } from './views/AccountView.tsx';
 import { ConflictDialog } from './views/ConflictDialog.tsx';
 import { CustomersView } from './views/CustomersView.tsx';
 import { DashboardView } from './views/DashboardView.tsx';
+import { ForcePasswordChange } from './views/ForcePasswordChange.tsx';
 import { HistoryView } from './views/HistoryView.tsx';
 import { ImportView } from './views/ImportView.tsx';
 import { Login } from './views/Login.tsx';
@@ -27,6 +29,8 @@ import { ProductsView } from './views/ProductsView.tsx';
 import { StatusBar } from './views/StatusBar.tsx';
 import { StockView } from './views/StockView.tsx';
 import { TillView } from './views/TillView.tsx';
+import { TokensView } from './views/TokensView.tsx';
+import { UsersView } from './views/UsersView.tsx';
 
 const getToken = () => session.get()?.token ?? null;
 
@@ -40,10 +44,29 @@ export function expireSession() {
   session.set(null);
 }
 
+/** Ends the session on the server (best effort: offline, the token simply expires later). */
+async function logoutOnServer(token: string) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), 3000);
+  try {
+    await fetch('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...CSRF_HEADERS },
+      body: JSON.stringify({ query: 'mutation Logout { logout { __typename } }' }),
+      signal: controller.signal,
+    });
+  } catch {
+    // offline or unreachable: nothing more to do here
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export async function signOut() {
   const s = session.get();
   stopFeed();
   stopTransport();
+  if (s) await logoutOnServer(s.token);
   await clearOutbox().catch(() => {});
   if (s) {
     localStorage.removeItem(`branchline.cursor.${s.user.id}`);
@@ -65,13 +88,25 @@ function useHash() {
 export function App({ schema }: { schema: IntrospectionQuery }) {
   const s = useStore(session);
   if (!s) return <Login />;
+  if (s.mustChangePassword) return <ForcePasswordChange s={s} onSignOut={() => void signOut()} />;
   return <SignedIn key={s.user.id} s={s} schema={schema} />;
 }
 
 function SignedIn({ s, schema }: { s: Session; schema: IntrospectionQuery }) {
   const userId = s.user.id;
   const client = useMemo(
-    () => createUrqlClient({ schema, userId, getToken, onUnauthenticated: expireSession }),
+    () =>
+      createUrqlClient({
+        schema,
+        userId,
+        getToken,
+        onUnauthenticated: expireSession,
+        // An administrator reset the password meanwhile: only the password-change screen works now.
+        onPasswordChangeRequired: () => {
+          const current = session.get();
+          if (current) session.set({ ...current, mustChangePassword: true });
+        },
+      }),
     [schema, userId],
   );
 
@@ -117,6 +152,8 @@ const NAV: { view: string; label: string; show: (s: Session) => boolean }[] = [
   { view: 'customers', label: 'Customers', show: canManage },
   { view: 'dashboard', label: 'Dashboard', show: canManage },
   { view: 'import', label: 'Import', show: (s) => s.user.role === 'ADMIN' },
+  { view: 'users', label: 'Users', show: canManage },
+  { view: 'tokens', label: 'API tokens', show: isAdmin },
   { view: 'backups', label: 'Backups', show: (s) => s.user.role === 'ADMIN' },
 ];
 
@@ -127,7 +164,9 @@ function Shell({ s }: { s: Session }) {
   const view = route.view || 'stock';
 
   useEffect(() => {
-    const label = NAV.find((n) => n.view === view)?.label ?? (view === 'history' ? 'History' : 'Branchline');
+    const label =
+      NAV.find((n) => n.view === view)?.label ??
+      (view === 'history' ? 'History' : view === 'account' ? 'My account' : 'Branchline');
     document.title = `${label} · Branchline`;
   }, [view]);
 
@@ -149,6 +188,12 @@ function Shell({ s }: { s: Session }) {
         return <BackupView />;
       case 'history':
         return <HistoryView table={route.table ?? ''} id={route.id ?? ''} />;
+      case 'users':
+        return canManage(s) ? <UsersView s={s} /> : <StockView s={s} />;
+      case 'tokens':
+        return isAdmin(s) ? <TokensView s={s} /> : <StockView s={s} />;
+      case 'account':
+        return <AccountView s={s} />;
       default:
         return <StockView s={s} />;
     }
@@ -190,6 +235,9 @@ function Shell({ s }: { s: Session }) {
           <span className="user" title={s.user.email}>
             {s.user.name} <small>({s.user.role.toLowerCase()})</small>
           </span>
+          <a href="#/account" aria-current={view === 'account' ? 'page' : undefined}>
+            My account
+          </a>
           <button type="button" className="link" onClick={() => void confirmSignOut()}>
             Sign out
           </button>

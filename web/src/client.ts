@@ -18,6 +18,8 @@ export interface ClientOptions {
   userId: string;
   getToken: () => string | null;
   onUnauthenticated: () => void;
+  /** The server answers PASSWORD_CHANGE_REQUIRED (an administrator reset the password). */
+  onPasswordChangeRequired?: () => void;
 }
 
 export function createUrqlClient(opts: ClientOptions): Client {
@@ -34,6 +36,8 @@ export function createUrqlClient(opts: ClientOptions): Client {
         archiveProduct: (_r, _a, c) => invalidateList(c, 'products'),
         createCustomer: (_r, _a, c) => invalidateList(c, 'customers'),
         archiveCustomer: (_r, _a, c) => invalidateList(c, 'customers'),
+        createUser: (_r, _a, c) => invalidateList(c, 'users'),
+        createApiToken: (_r, _a, c) => invalidateList(c, 'apiTokens'),
       },
     },
   });
@@ -53,6 +57,8 @@ export function createUrqlClient(opts: ClientOptions): Client {
         onError(error) {
           if (error.graphQLErrors.some((e) => e.extensions?.code === 'UNAUTHENTICATED'))
             opts.onUnauthenticated();
+          if (error.graphQLErrors.some((e) => e.extensions?.code === 'PASSWORD_CHANGE_REQUIRED'))
+            opts.onPasswordChangeRequired?.();
         },
       }),
       cache,

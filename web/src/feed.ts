@@ -49,7 +49,8 @@ export const Feed_CursorQuery = gql`
   }
 `;
 
-export const TABLES = ['stock_levels', 'products', 'orders', 'customers', 'branches'];
+/** users and api_tokens reach admins only (the server filters them out for others). */
+export const TABLES = ['stock_levels', 'products', 'orders', 'customers', 'branches', 'users', 'api_tokens'];
 
 /** Bumped when cached lists can no longer be trusted (expired cursor): views remount and reload. */
 export const reloadEpoch = createStore(0);
@@ -137,6 +138,31 @@ const MAPPERS: Record<string, { typename: string; list: string; map: (r: Row) =>
     list: 'branches',
     map: (r) => ({ code: r.code, name: r.name, address: r.address ?? null, active: r.active }),
   },
+  users: {
+    typename: 'User',
+    list: 'users',
+    map: (r) => ({
+      name: r.name,
+      email: r.email,
+      role: r.role,
+      active: r.active,
+      mustChangePassword: r.must_change_password,
+      passwordChangedAt: r.password_changed_at ?? null,
+      updatedAt: r.updated_at,
+      updatedBy: r.updated_by ?? null,
+    }),
+  },
+  api_tokens: {
+    typename: 'ApiToken',
+    list: 'apiTokens',
+    map: (r) => ({
+      name: r.name,
+      kind: r.kind,
+      expiresAt: r.expires_at ?? null,
+      revokedAt: r.revoked_at ?? null,
+      lastUsedAt: r.last_used_at ?? null,
+    }),
+  },
 };
 
 const fragments = new Map<string, ReturnType<typeof gql>>();
@@ -186,8 +212,12 @@ export function applyChange(schema: IntrospectionQuery) {
       cache.writeFragment(fragmentFor(mapper.typename, fields), data);
     }
     // A new row, or one that may move in or out of a filtered list: reload the lists it may be in.
+    // A user's branches are not in the row image (updateUser moves the user's version when they
+    // change): every users change reloads the users lists.
     const structural =
-      change.op === 'INSERT' || (change.changedFields ?? []).some((f) => f === 'status' || f === 'active');
+      change.op === 'INSERT' ||
+      change.table === 'users' ||
+      (change.changedFields ?? []).some((f) => f === 'status' || f === 'active');
     if (structural) invalidateList(cache, mapper.list, branchId);
     markChanged(change.rowId);
   };

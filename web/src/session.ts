@@ -17,6 +17,8 @@ export interface Session {
   user: { id: string; name: string; email: string; role: Role };
   branches: SessionBranch[];
   branchId: string;
+  /** The password was set by an administrator: the app shows only the password-change screen. */
+  mustChangePassword?: boolean;
 }
 
 const KEY = 'branchline.session';
@@ -44,3 +46,4 @@ export function currentBranch(s: Session): SessionBranch | undefined {
 
 export const canEditCatalog = (s: Session) => s.user.role !== 'CLERK';
 export const canManage = (s: Session) => s.user.role === 'ADMIN' || s.user.role === 'MANAGER';
+export const isAdmin = (s: Session) => s.user.role === 'ADMIN';

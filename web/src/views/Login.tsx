@@ -1,5 +1,5 @@
 /**
- * Sign in with email and password (the demo users of the sample data work out of the box). When
+ * Sign in with email and password (the first password is on the server: see the hint). When
  * the server throttles sign-in (TooManyAttempts), its message stays up and the button counts down
  * the wait before it can be pressed again.
  */
@@ -20,6 +20,7 @@ const Login_Mutation = gql`
             name
             email
             role
+            mustChangePassword
             branches {
               id
               code
@@ -38,7 +39,7 @@ const Login_Mutation = gql`
   }
 `;
 
-const Login_BranchesQuery = gql`
+export const Login_BranchesQuery = gql`
   query Login_BranchesQuery {
     branches(first: 200) {
       edges {
@@ -52,7 +53,7 @@ const Login_BranchesQuery = gql`
   }
 `;
 
-async function post(query: unknown, variables: Record<string, unknown>, token?: string) {
+export async function post(query: unknown, variables: Record<string, unknown>, token?: string) {
   const res = await fetch('/graphql', {
     method: 'POST',
     headers: {
@@ -106,6 +107,17 @@ export function Login() {
         return;
       }
       const { token, user } = result.data;
+      if (user.mustChangePassword) {
+        // Set by an administrator: nothing else answers until it is changed (ForcePasswordChange).
+        session.set({
+          token,
+          user: { id: user.id, name: user.name, email: user.email, role: user.role },
+          branches: user.branches ?? [],
+          branchId: user.branches?.[0]?.id ?? '',
+          mustChangePassword: true,
+        });
+        return;
+      }
       const b = await post(Login_BranchesQuery, {}, token);
       const visible: SessionBranch[] =
         b.data?.branches?.edges?.map((e: { node: SessionBranch }) => e.node) ?? user.branches ?? [];
@@ -164,7 +176,8 @@ export function Login() {
           {busy ? 'Signing in…' : retryAt !== null ? `Try again in ${secondsLeft} s` : 'Sign in'}
         </button>
         <p className="hint">
-          Demo: admin@example.com, manager.dt@example.com, clerk.dt@example.com — password “branchline”.
+          First sign-in: the administrator's password was printed by the server on its first start and is kept
+          in <code>.data/initial-password</code> on the server.
         </p>
       </form>
     </main>
