@@ -21,8 +21,8 @@ const PREVIEW = `mutation ($input: ImportInput!) {
     ... on Error { message }
   }
 }`;
-const START = `mutation ($input: ImportInput!, $planHash: String!) {
-  startImport(input: $input, planHash: $planHash) {
+const START = `mutation ($input: ImportInput!, $planHash: String!, $key: String) {
+  startImport(input: $input, planHash: $planHash, idempotencyKey: $key) {
     __typename
     ... on MutationStartImportSuccess { data { id status total } }
     ... on Error { message }
@@ -89,7 +89,11 @@ describe('import over GraphQL (the web upload)', () => {
     expect(p.report).toContain('(dry run: nothing was changed)');
 
     const watcher = await watchChanges(t);
-    const start = await t.gql(START, { input: { files, mapping: p.mapping }, planHash: p.planHash }, admin);
+    const start = await t.gql(
+      START,
+      { input: { files, mapping: p.mapping }, planHash: p.planHash, key: 'import-1' },
+      admin,
+    );
     const started = start.data?.startImport;
     expect(started).toMatchObject({ __typename: 'MutationStartImportSuccess', data: { total: 6 } });
     const run = await finished(started.data.id);
@@ -98,6 +102,18 @@ describe('import over GraphQL (the web upload)', () => {
     expect(run.report).toContain('| products | 4 | 0 | 0 | 1 |');
     await watcher.expectExactlyOnce();
     await watcher.stop();
+
+    // A repeat with the same idempotencyKey (the first response was lost) returns the same run and
+    // starts nothing; the key with other arguments is refused.
+    const repeat = await t.gql(
+      START,
+      { input: { files, mapping: p.mapping }, planHash: p.planHash, key: 'import-1' },
+      admin,
+    );
+    expect(repeat.data?.startImport.data).toMatchObject({ id: started.data.id, status: 'done' });
+    const reused = await t.gql(START, { input: { files }, planHash: 'other', key: 'import-1' }, admin);
+    expect(reused.data?.startImport.__typename).toBe('IdempotencyKeyReused');
+    expect((await t.db.pool.query('SELECT count(*)::int AS n FROM import_runs')).rows[0].n).toBe(1);
     const stock = await t.db.pool.query(
       `SELECT s.quantity, m.kind FROM stock_levels s JOIN products p ON p.id = s.product_id
          JOIN stock_movements m ON m.product_id = s.product_id AND m.branch_id = s.branch_id WHERE p.sku = 'CSV-1'`,

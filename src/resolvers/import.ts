@@ -9,15 +9,16 @@
  * Not guaranteed: a run whose server process stops mid-way stays "running" until it is seen as
  * interrupted (no progress for 2 minutes); running it again continues it (imports are idempotent).
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Viewer } from '../auth/viewer.ts';
 import type { Context } from '../context.ts';
-import { ForbiddenError, ValidationError } from '../errors.ts';
+import { ForbiddenError, IdempotencyKeyReusedError, ValidationError } from '../errors.ts';
 import { type Mapping, MappingError, parseMapping, RECORDS } from '../import/mapping.ts';
 import type { Plan } from '../import/plan.ts';
 import { runImport } from '../import/run.ts';
 import { openCsvFiles, type SourceCopy } from '../import/sources.ts';
 import { suggestMapping } from '../import/suggest.ts';
+import { idempotencyOf, writeTx } from './tx.ts';
 import { requireViewer } from './viewer.ts';
 
 export interface ImportInput {
@@ -189,12 +190,40 @@ export async function getImportRun(id: string, ctx: Context): Promise<ImportRunV
  * Starts the real run: plans again, refuses when the plan differs from the preview (`planHash`),
  * records the run, returns it, and writes in the background, recording progress after each batch.
  */
+/** A repeat of startImport (same idempotencyKey) found the first run: this one stops before writing. */
+class Replayed extends Error {
+  constructor(readonly runId: string) {
+    super('replayed');
+  }
+}
+
 export async function startImport(
   input: ImportInput,
   expectedHash: string,
   ctx: Context,
+  idempotencyKey?: string | null,
 ): Promise<ImportRunView> {
   const viewer = requireAdmin(ctx);
+  // With an idempotencyKey, a repeat (the first response was lost) returns the first run and
+  // starts nothing; the key is stored with the run's record by writeTx (tx.ts), in one transaction.
+  const op = { operation: 'startImport', args: { input, planHash: expectedHash }, idempotencyKey };
+  const { key, hash } = idempotencyOf(ctx, op);
+  if (key !== null) {
+    const { rows } = await ctx.db.pool.query<{
+      operation: string;
+      request_hash: string;
+      response: { id: string };
+    }>('SELECT operation, request_hash, response FROM idempotency_keys WHERE user_id = $1 AND key = $2', [
+      viewer.userId,
+      key,
+    ]);
+    const first = rows[0];
+    if (first) {
+      if (first.operation !== op.operation || first.request_hash !== hash)
+        throw new IdempotencyKeyReusedError(key);
+      return (await getImportRun(first.response.id, ctx)) as ImportRunView;
+    }
+  }
   const { copies, mapping } = prepare(input);
   const pool = ctx.db.pool;
   let runId: string | null = null;
@@ -220,11 +249,15 @@ export async function startImport(
       const total = [...plan.items.values()]
         .flat()
         .filter((i) => i.action === 'create' || i.action === 'update').length;
-      const { rows } = await pool.query<{ id: string }>(
-        `INSERT INTO import_runs (user_id, actor, status, total) VALUES ($1, $2, 'running', $3) RETURNING id`,
-        [viewer.userId, viewer.email, total],
-      );
-      runId = rows[0]?.id as string;
+      const mine = randomUUID();
+      const run = await writeTx(ctx, op, async (tx) => {
+        await tx.$executeRaw`INSERT INTO import_runs (id, user_id, actor, status, total)
+          VALUES (${mine}::uuid, ${viewer.userId}::uuid, ${viewer.email}, 'running', ${total})`;
+        return { id: mine };
+      });
+      // A concurrent repeat with the same key got there first: follow its run, write nothing.
+      if (run.id !== mine) throw new Replayed(run.id);
+      runId = mine;
       started(runId);
     },
     onProgress: (done) => {
@@ -254,6 +287,10 @@ export async function startImport(
       ctx.log.info({ module: 'import', runId, counts: result.counts }, 'import finished');
     },
     async (err) => {
+      if (err instanceof Replayed) {
+        started(err.runId);
+        return;
+      }
       if (!runId) {
         refused(err instanceof MappingError ? invalid(err.message, 'mapping') : err);
         return;

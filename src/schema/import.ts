@@ -1,5 +1,5 @@
 import { builder } from '../builder.ts';
-import { ForbiddenError, ValidationError } from '../errors.ts';
+import { ForbiddenError, IdempotencyKeyReusedError, ValidationError } from '../errors.ts';
 import {
   getImportRun,
   type ImportCount,
@@ -109,7 +109,7 @@ builder.queryField('importRun', (t) =>
 builder.mutationFields((t) => ({
   previewImport: t.field({
     type: ImportPreviewRef,
-    description: 'Admins: a dry run of importing CSV files; changes nothing.',
+    description: 'Admins: a dry run of importing CSV files; changes nothing (so it needs no idempotencyKey).',
     errors: { types: [ValidationError, ForbiddenError] },
     args: { input: t.arg({ type: ImportInputRef, required: true }) },
     resolve: (_root, args, ctx) => previewImport(asInput(args.input), ctx),
@@ -117,11 +117,12 @@ builder.mutationFields((t) => ({
   startImport: t.field({
     type: ImportRunRef,
     description: 'Admins: imports CSV files as previewed (planHash); follow it with importRun(id).',
-    errors: { types: [ValidationError, ForbiddenError] },
+    errors: { types: [ValidationError, ForbiddenError, IdempotencyKeyReusedError] },
     args: {
       input: t.arg({ type: ImportInputRef, required: true }),
       planHash: t.arg.string({ required: true }),
+      idempotencyKey: t.arg.string(),
     },
-    resolve: (_root, args, ctx) => startImport(asInput(args.input), args.planHash, ctx),
+    resolve: (_root, args, ctx) => startImport(asInput(args.input), args.planHash, ctx, args.idempotencyKey),
   }),
 }));
