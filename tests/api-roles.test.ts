@@ -234,6 +234,20 @@ const CASES: Case[] = [
     expect: { ADMIN: 'ok', MANAGER: 'ok', CLERK: 'ok' },
   },
   {
+    action: 'updateCustomer (home branch DT)',
+    field: 'updateCustomer',
+    query: `mutation ($id: ID!, $v: Int!) {
+      updateCustomer(id: $id, expectedVersion: $v, patch: { notes: "regular" }) { ${RESULT} } }`,
+    prepare: async () => {
+      const { rows } = await t.db.pool.query(
+        'SELECT id, version FROM customers WHERE home_branch_id = $1 ORDER BY name LIMIT 1',
+        [s.branches.DT],
+      );
+      return { id: rows[0].id, v: rows[0].version };
+    },
+    expect: managers('Only a manager can edit or archive customers'),
+  },
+  {
     action: 'createBranch',
     field: 'createBranch',
     query: `mutation ($code: String!) { createBranch(input: { code: $code, name: "Pop-up" }) { ${RESULT} } }`,

@@ -80,7 +80,7 @@ const REFUSALS: Record<Action, string> = {
   adjustStock: 'Only a manager can adjust or transfer stock',
   editCatalog: 'Only a manager can change products and prices',
   editReorderLevels: 'Only a manager can change reorder levels',
-  editCustomers: 'Only a manager can add or edit customers',
+  editCustomers: 'Only a manager can edit or archive customers',
   createCustomers: 'Your role cannot add customers',
   editBranches: 'Only an admin can add or change branches',
   manageTokens: 'Only an admin can manage API tokens',
