@@ -183,6 +183,12 @@ describe('changePassword', () => {
     );
     expect(rows).toHaveLength(1);
     expect(rows[0].r).not.toMatch(/scrypt|password_?hash|the replayed one/i);
+    // A key PostgreSQL cannot hold is refused before anything is looked up or checked.
+    const nul = await t.gql(CHANGE_PASSWORD, { ...vars, key: 'a\u0000b' }, token);
+    expect(nul.data?.changePassword).toMatchObject({
+      __typename: 'ValidationError',
+      fieldErrors: [{ path: ['idempotencyKey'], message: 'must not contain NUL characters' }],
+    });
   });
 });
 

@@ -22,7 +22,7 @@ import {
   ValidationError,
 } from '../errors.ts';
 import type { ApiToken, User } from '../generated/prisma/client.ts';
-import { type Tx, writeTx } from './tx.ts';
+import { idempotencyOf, type Tx, writeTx } from './tx.ts';
 import { id, parse } from './validate.ts';
 import { requireViewer } from './viewer.ts';
 
@@ -58,8 +58,9 @@ export async function changePassword(
   const viewer = requireViewer(ctx);
   const op = { operation: 'changePassword', args: {}, idempotencyKey: args.idempotencyKey };
   // A replay of an applied change: the current password is the new one by now, so only the stored
-  // result answers (writeTx finds it before running anything).
-  if (args.idempotencyKey && (await applied(ctx, viewer.userId, args.idempotencyKey))) {
+  // result answers (writeTx finds it before running anything). The key is checked first.
+  const { key } = idempotencyOf(ctx, op);
+  if (key !== null && (await applied(ctx, viewer.userId, key))) {
     return writeTx(ctx, op, () => {
       throw new ValidationError('This change is no longer remembered; send it again without its key');
     });
@@ -97,7 +98,6 @@ export async function changePassword(
 }
 
 async function applied(ctx: Context, userId: string, key: string): Promise<boolean> {
-  if (key.length > 200 || key.includes('\u0000')) return false; // writeTx refuses it
   const stored = await ctx.db.prisma.idempotencyKey.findUnique({
     where: { userId_key: { userId, key } },
     select: { key: true },
