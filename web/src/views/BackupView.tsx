@@ -106,7 +106,7 @@ export function BackupView() {
       )}
       {fetching && !data && <p className="muted">Loading…</p>}
       {status?.stale && <Warning status={status} />}
-      {last && (
+      {status && last && (
         <dl className="backup-last" aria-label="Last backup">
           <dt>Last backup</dt>
           <dd>
@@ -116,6 +116,16 @@ export function BackupView() {
           <dd className={last.ok ? 'ok' : 'error'}>
             {last.ok ? 'good (read back and checked)' : `failed: ${show(last.error)}`}
           </dd>
+          {!last.ok && (
+            <>
+              <dt>Last good</dt>
+              <dd>
+                {status.lastSuccess
+                  ? `${dateTime(status.lastSuccess.finishedAt)} (${age(status.lastSuccess.finishedAt)}), ${size(status.lastSuccess.sizeBytes)}`
+                  : 'none'}
+              </dd>
+            </>
+          )}
           <dt>Size</dt>
           <dd>{size(last.sizeBytes)}</dd>
           <dt>File</dt>
