@@ -218,6 +218,31 @@ describe('figures under a scripted workload', () => {
   }, 30_000);
 });
 
+describe('sync status for admins', () => {
+  const SYNC = `query Sync { syncStatus { feedConnected lagChanges lastChangeAt conflictsToday screens adminScreens
+    subscriptions branches { code screens } lastBackupAt } }`;
+
+  it('counts screens per branch, conflicts today and the last change; null for others', async () => {
+    const clerk = await tokenFor(db.pool, 'clerk.dt@example.com');
+    const client = wsClient(`${url.replace(/^http/, 'ws')}/graphql`, clerk);
+    cleanups.push(() => client.dispose());
+    const sub = subscribeWs<Change>(client, CHANGES, {}, 'changes');
+    await app.services.feed.waitFor((f) => f.active >= 1);
+    const res = await gql(SYNC);
+    expect(res.errors).toBeUndefined();
+    const st = res.data?.syncStatus;
+    expect(st.feedConnected).toBe(true);
+    expect(st.lagChanges).toBe(0);
+    expect(st.conflictsToday).toBeGreaterThanOrEqual(1);
+    expect(new Date(st.lastChangeAt).getTime()).toBeGreaterThan(Date.now() - 60_000);
+    expect(st.screens).toBe(1);
+    expect(st.branches).toContainEqual({ code: 'DT', screens: 1 });
+    expect(st.branches).toContainEqual({ code: 'HB', screens: 0 });
+    expect((await gql(SYNC, {}, clerk)).data?.syncStatus).toBeNull();
+    sub.stop();
+  });
+});
+
 describe('readiness follows the feed connections', () => {
   async function kill(applicationName: string): Promise<number> {
     const { rowCount } = await db.pool.query(

@@ -149,6 +149,16 @@ export class Grants {
     this.log = log.child({ module: 'feed-grants' });
   }
 
+  /** The viewer of each token with open subscriptions here: one signed-in screen each (sync status). */
+  screens(): Viewer[] {
+    const out: Viewer[] = [];
+    for (const set of this.byToken.values()) {
+      const first = set.values().next().value;
+      if (first) out.push(first.viewer);
+    }
+    return out;
+  }
+
   /** Open subscriptions this process follows. */
   get size(): number {
     let n = 0;

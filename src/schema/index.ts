@@ -16,6 +16,7 @@ import './order.ts';
 import './product.ts';
 import './stock-level.ts';
 import './stock-request.ts';
+import './sync-status.ts';
 import './user.ts';
 
 export const schema = builder.toSchema();

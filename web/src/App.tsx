@@ -28,6 +28,7 @@ import { OutboxPanel } from './views/OutboxPanel.tsx';
 import { ProductsView } from './views/ProductsView.tsx';
 import { StatusBar } from './views/StatusBar.tsx';
 import { StockView } from './views/StockView.tsx';
+import { SyncStatusView } from './views/SyncStatusView.tsx';
 import { TillView } from './views/TillView.tsx';
 import { TokensView } from './views/TokensView.tsx';
 import { UsersView } from './views/UsersView.tsx';
@@ -155,6 +156,7 @@ const NAV: { view: string; label: string; show: (s: Session) => boolean }[] = [
   { view: 'users', label: 'Users', show: canManage },
   { view: 'tokens', label: 'API tokens', show: isAdmin },
   { view: 'backups', label: 'Backups', show: (s) => s.user.role === 'ADMIN' },
+  { view: 'sync', label: 'Sync status', show: (s) => s.user.role === 'ADMIN' },
 ];
 
 function Shell({ s }: { s: Session }) {
@@ -186,6 +188,8 @@ function Shell({ s }: { s: Session }) {
         return <ImportView />;
       case 'backups':
         return <BackupView />;
+      case 'sync':
+        return <SyncStatusView />;
       case 'history':
         return <HistoryView table={route.table ?? ''} id={route.id ?? ''} />;
       case 'users':
