@@ -103,8 +103,13 @@ async function main(): Promise<number> {
     out('The change feed starts a new history: screens and integrations holding a cursor from before the');
     out('restore get CURSOR_EXPIRED and reload (the web app does so by itself). Sessions and API tokens are');
     out('as they were when the backup was made.');
-    if (values.database) out(`Point DATABASE_URL at ${target} to run Branchline on it.`);
-    else out('Start Branchline with: npm start');
+    if (!values.database) out('Start Branchline with: npm start');
+    else if (config.DATABASE_URL || byUrl)
+      out(`To run Branchline on it, point DATABASE_URL at database ${target}.`);
+    else
+      out(
+        `npm start uses database branchline, not ${target}: to run on this data, restore with --replace instead.`,
+      );
     return 0;
   } finally {
     await server.release();
