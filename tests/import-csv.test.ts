@@ -157,4 +157,39 @@ describe('import of CSV exports', () => {
       'Artikel.csv: CSV, delimiter ";" (detected), encoding windows-1252 (detected)',
     );
   });
+
+  it('matches products by barcode when the SKU does not match; duplicate barcodes are skipped', async () => {
+    const before = await t.db.pool.query(
+      "UPDATE products SET barcode = '4006381333931' WHERE sku = 'SKU-0003' RETURNING id",
+    );
+    const file = path.join(scratch.dir, 'scanner.csv');
+    await writeFile(
+      file,
+      [
+        'sku;barcode;name;price',
+        'NEW-7;4006381333931;Renamed thing;5,00',
+        'BC-2;4012345678901;Other;1,00',
+        'BC-3;4012345678901;Dup;1,00',
+      ].join('\n'),
+    );
+    const mapping = {
+      namespace: 'scanner',
+      records: {
+        products: {
+          from: 'scanner',
+          fields: { sku: 'sku', barcode: 'barcode', name: 'name', unitPrice: 'price' },
+        },
+      },
+    };
+    const { real } = await importCycle(t, db, await openSources([file]), mapping);
+    expect(real.counts.products).toEqual({ created: 1, updated: 1, unchanged: 0, skipped: 1 });
+    const rows = await t.db.pool.query(
+      "SELECT id, sku, barcode, name FROM products WHERE barcode IN ('4006381333931', '4012345678901') ORDER BY barcode",
+    );
+    expect(rows.rows).toEqual([
+      { id: before.rows[0].id, sku: 'NEW-7', barcode: '4006381333931', name: 'Renamed thing' },
+      { id: expect.any(String), sku: 'BC-2', barcode: '4012345678901', name: 'Other' },
+    ]);
+    expect(real.report).toContain('duplicate barcode 4012345678901 (first at scanner.csv:line 3)');
+  });
 });

@@ -25,6 +25,7 @@ const COLUMNS: Record<Catalog, Record<string, [string, string]>> = {
   branches: { code: ['code', 'text'], name: ['name', 'text'], address: ['address', 'text'] },
   products: {
     sku: ['sku', 'text'],
+    barcode: ['barcode', 'text'],
     name: ['name', 'text'],
     description: ['description', 'text'],
     unitPrice: ['unit_price', 'numeric'],

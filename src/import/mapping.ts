@@ -3,7 +3,7 @@
  * records and fields. JSON; keys starting with `$` are comments and ignored (suggest.ts writes one
  * per guess). A field is a column name, or `{ "value": ... }` for a constant. References between
  * records use the source's own keys (`"product": "product_id"` in stock names a row of the
- * products mapping), or a natural key (`productSku`, `branchCode`).
+ * products mapping), or a natural key (`productSku`, `productBarcode`, `branchCode`).
  *
  * ```json
  * {
@@ -27,7 +27,8 @@ export type RecordType = (typeof RECORDS)[number];
 export const TARGET_FIELDS: Record<RecordType, Record<string, string>> = {
   branches: { code: 'branch code, 1-16 letters or digits (required)', name: 'name (required)', address: '' },
   products: {
-    sku: 'SKU, unique (required; products have no barcode column yet)',
+    sku: 'SKU, unique (required)',
+    barcode: 'barcode (EAN/UPC or any scanner code), unique; matched after the SKU',
     name: 'name (required)',
     description: '',
     unitPrice: 'price, e.g. 12.50 or "12,50 €" (required)',
@@ -43,6 +44,7 @@ export const TARGET_FIELDS: Record<RecordType, Record<string, string>> = {
   stock: {
     product: 'source key of the product (a row of the products mapping)',
     productSku: 'SKU of the product (instead of product)',
+    productBarcode: 'barcode of the product (instead of product)',
     branch: 'source key of the branch',
     branchCode: 'branch code (instead of branch; defaults.branchCode when neither is mapped)',
     quantity: 'quantity in stock (required, not negative)',
@@ -59,6 +61,7 @@ export const TARGET_FIELDS: Record<RecordType, Record<string, string>> = {
     order: 'source key of the order (required)',
     product: 'source key of the product',
     productSku: 'SKU of the product (instead of product)',
+    productBarcode: 'barcode of the product (instead of product)',
     quantity: 'quantity sold (required, at least 1)',
     unitPrice: "unit price at the time of sale (default: the product's price)",
   },

@@ -93,8 +93,8 @@ function keyColumns(
   const natural: Partial<Record<RecordType, (string | undefined)[]>> = {
     branches: [f.code as string],
     products: [f.sku as string],
-    stock: [(f.product ?? f.productSku) as string, (f.branch ?? f.branchCode) as string],
-    orderLines: [f.order as string, (f.product ?? f.productSku) as string],
+    stock: [(f.product ?? f.productSku ?? f.productBarcode) as string, (f.branch ?? f.branchCode) as string],
+    orderLines: [f.order as string, (f.product ?? f.productSku ?? f.productBarcode) as string],
   };
   if (type === 'customers') {
     // Customers often lack an email or a phone: the first of email, phone, name that is not blank.

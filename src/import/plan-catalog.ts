@@ -22,6 +22,7 @@ const LABEL: Record<string, string> = {
   name: 'name',
   address: 'address',
   sku: 'SKU',
+  barcode: 'barcode',
   description: 'description',
   unitPrice: 'price',
   email: 'email',
@@ -161,6 +162,26 @@ export function planCatalog(
       }
       target = id ? existing.get(id) : undefined;
     }
+    if (type === 'products' && values.barcode) {
+      const first = firstUnique.get(`barcode:${values.barcode}`);
+      if (first) return skip(row, `duplicate barcode ${values.barcode} (first at ${first})`);
+      firstUnique.set(`barcode:${values.barcode}`, row.location);
+    }
+    if (!target && type === 'products' && values.barcode) {
+      // No SKU match: the barcode, when it belongs to a product no other source row stands for.
+      const id = state.productByBarcode.get(values.barcode);
+      const owner = id ? claimed.get(id) : undefined;
+      if (id && owner !== undefined && owner !== row.key) {
+        return skip(row, `duplicate barcode ${values.barcode}: already imported from source key ${owner}`);
+      }
+      target = id ? existing.get(id) : undefined;
+    }
+    if (target && type === 'products' && values.barcode) {
+      const holder = state.productByBarcode.get(values.barcode);
+      if (holder && holder !== target.id) {
+        return skip(row, `duplicate barcode ${values.barcode}: another product in Branchline has it`);
+      }
+    }
     if (target && unique && type !== 'customers') {
       // A changed code or SKU must not take another row's.
       const holder = type === 'branches' ? state.branchByCode.get(unique) : state.productBySku.get(unique);
@@ -209,6 +230,7 @@ export function planCatalog(
     }
     if (type === 'products') {
       if (values.sku) refs.productBySku.set(values.sku, id);
+      if (values.barcode) refs.productByBarcode.set(values.barcode, id);
       if (values.unitPrice) refs.productPrice.set(id, values.unitPrice);
     }
   }

@@ -29,11 +29,16 @@ export function branchOf(
   return id ? { id } : { problem: `unknown branch ${code}` };
 }
 
-/** Product of a stock or order-line row: source key or SKU. */
+/** Product of a stock or order-line row: source key, SKU or barcode. */
 export function productOf(raw: Record<string, unknown>, refs: Refs): { id?: string; problem?: string } {
   const ref = cleanLine(raw.product);
   if (ref) return refs.resolve('products', ref, 'product');
   const sku = cleanLine(raw.productSku);
+  const barcode = cleanLine(raw.productBarcode);
+  if (!sku && barcode) {
+    const id = refs.productByBarcode.get(barcode);
+    return id ? { id } : { problem: `unknown product barcode ${barcode}` };
+  }
   if (!sku) return { problem: 'blank product' };
   const id = refs.productBySku.get(sku);
   return id ? { id } : { problem: `unknown product SKU ${sku}` };
@@ -43,8 +48,8 @@ export function planStock(rows: MergedRow[], mapping: Mapping, state: State, ref
   const m = mapping.records.stock;
   if (!m) return [];
   if (!('quantity' in m.fields)) throw new MappingError('stock: field "quantity" must be mapped');
-  if (!('product' in m.fields) && !('productSku' in m.fields)) {
-    throw new MappingError('stock: field "product" or "productSku" must be mapped');
+  if (!('product' in m.fields) && !('productSku' in m.fields) && !('productBarcode' in m.fields)) {
+    throw new MappingError('stock: field "product", "productSku" or "productBarcode" must be mapped');
   }
   const reorderMapped = 'reorderLevel' in m.fields;
   const first = new Map<string, string>();

@@ -4,8 +4,8 @@
  * Branchline holds (state.ts). A dry run prints the plan; a real run applies it (apply.ts).
  *
  * Matching, in order: the import map (the source key this namespace imported before), then the
- * natural key: branch code, product SKU (products have no barcode column yet), customer email,
- * then customer phone; stock by branch x product. Validation is the API's own (the zod schemas of
+ * natural key: branch code, product SKU then barcode, customer email, then customer phone; stock
+ * by branch x product. Validation is the API's own (the zod schemas of
  * src/resolvers), after cleaning (values.ts). A re-run compares the source with the values it
  * had at the last import (kept in the map): only fields that changed in the source since are
  * written, so edits made in Branchline meanwhile to other fields are kept, and a second run of
@@ -83,6 +83,7 @@ export class Refs {
   readonly branchByCode = new Map<string, string>();
   readonly branchCodeById = new Map<string, string>();
   readonly productBySku = new Map<string, string>();
+  readonly productByBarcode = new Map<string, string>();
   readonly productPrice = new Map<string, string>();
 
   constructor(private readonly state: State) {
@@ -91,6 +92,7 @@ export class Refs {
       this.branchCodeById.set(id, code);
     }
     for (const [sku, id] of state.productBySku) this.productBySku.set(sku, id);
+    for (const [code, id] of state.productByBarcode) this.productByBarcode.set(code, id);
     for (const p of state.products.values()) this.productPrice.set(p.id, p.values.unitPrice ?? '0.00');
   }
 

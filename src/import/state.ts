@@ -33,6 +33,7 @@ export interface State {
   branchByCode: Map<string, string>;
   products: Map<string, Existing>;
   productBySku: Map<string, string>;
+  productByBarcode: Map<string, string>;
   customers: Map<string, Existing>;
   customerByEmail: Map<string, string>;
   customerByPhone: Map<string, string>;
@@ -56,7 +57,7 @@ export async function loadState(pool: pg.Pool, namespace: string): Promise<State
     ]);
     const branches = await c.query('SELECT id, version, code, name, address FROM branches');
     const products = await c.query(
-      'SELECT id, version, sku, name, description, unit_price::text AS "unitPrice" FROM products',
+      'SELECT id, version, sku, barcode, name, description, unit_price::text AS "unitPrice" FROM products',
     );
     const customers = await c.query(
       `SELECT id, version, name, email, phone, notes, home_branch_id AS "homeBranchId" FROM customers`,
@@ -91,6 +92,9 @@ export async function loadState(pool: pg.Pool, namespace: string): Promise<State
       branchByCode: new Map(branches.rows.map((r) => [r.code as string, r.id as string])),
       products: existing(products.rows),
       productBySku: new Map(products.rows.map((r) => [r.sku as string, r.id as string])),
+      productByBarcode: new Map(
+        products.rows.filter((r) => r.barcode).map((r) => [r.barcode as string, r.id as string]),
+      ),
       customers: existing(customers.rows),
       customerByEmail: new Map(),
       customerByPhone: new Map(),

@@ -38,10 +38,8 @@ const COLUMNS: Record<RecordType, Record<string, string[]>> = {
       'ref',
       'artikelnummer',
       'artikel_nr',
-      'barcode',
-      'ean',
-      'upc',
     ],
+    barcode: ['barcode', 'bar_code', 'ean', 'ean13', 'upc', 'gtin'],
     name: ['name', 'product_name', 'item_name', 'title', 'label', 'bezeichnung'],
     description: ['description', 'desc', 'details', 'long_description'],
     unitPrice: [
@@ -65,6 +63,7 @@ const COLUMNS: Record<RecordType, Record<string, string[]>> = {
   stock: {
     product: ['product_id', 'item_id', 'article_id'],
     productSku: ['sku', 'product_sku', 'item_code', 'product_code', 'artikelnummer', 'artikel_nr', 'code'],
+    productBarcode: ['barcode', 'ean', 'upc', 'gtin'],
     branch: ['branch_id', 'store_id', 'shop_id', 'location_id'],
     branchCode: ['branch_code', 'branch', 'store', 'shop', 'location', 'filiale'],
     quantity: ['qty', 'quantity', 'on_hand', 'qty_on_hand', 'stock', 'in_stock', 'count', 'menge', 'bestand'],
@@ -81,6 +80,7 @@ const COLUMNS: Record<RecordType, Record<string, string[]>> = {
     order: ['sale_id', 'order_id', 'receipt_id', 'invoice_id', 'transaction_id', 'ticket_id'],
     product: ['product_id', 'item_id', 'article_id'],
     productSku: ['sku', 'product_sku', 'item_code', 'product_code'],
+    productBarcode: ['barcode', 'ean', 'upc', 'gtin'],
     quantity: ['qty', 'quantity', 'count', 'menge'],
     unitPrice: ['price', 'unit_price', 'sell_price', 'sale_price', 'preis'],
   },
@@ -136,6 +136,7 @@ export function suggestMapping(copies: SourceCopy[]): Record<string, unknown> {
       if ((field === 'product' && !found.has('products')) || (field === 'branch' && !branchTable)) continue;
       if (field === 'homeBranch' && !branchTable) continue;
       if (field === 'productSku' && fields.product) continue;
+      if (field === 'productBarcode' && (fields.product || fields.productSku)) continue;
       if (field === 'branchCode' && fields.branch) continue;
       if (type === 'stock' && table === products && field === 'product') {
         const key = products.primaryKey[0] ?? products.columns.find((c) => norm(c) === 'id');
@@ -149,6 +150,10 @@ export function suggestMapping(copies: SourceCopy[]): Record<string, unknown> {
       if (!hit) continue;
       fields[field] = hit.column;
       why[field] = hit.why;
+    }
+    if (type === 'products' && !fields.sku && fields.barcode) {
+      fields.sku = fields.barcode;
+      why.sku = `no SKU column: the barcode (${fields.barcode}) doubles as the SKU (check it)`;
     }
     const entry: Record<string, unknown> = {
       $comment: `table "${table.name}" looks like ${type}`,
@@ -187,6 +192,8 @@ export function suggestMapping(copies: SourceCopy[]): Record<string, unknown> {
           'customer',
           'homeBranch',
           'productSku',
+          'productBarcode',
+          'barcode',
           'branchCode',
           'branch',
           'product',
