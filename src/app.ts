@@ -34,6 +34,7 @@ import type { Logger } from './logger.ts';
 import { createOps } from './ops/http.ts';
 import { useRequestMetrics } from './ops/metrics.ts';
 import { knownMigrations } from './ops/ready.ts';
+import { DEFAULT_SALES_SETTINGS, type SalesSettings } from './sales.ts';
 import { GROUPED_SUBSCRIPTIONS } from './schema/feed.ts';
 import { schema } from './schema/index.ts';
 import {
@@ -74,6 +75,8 @@ export interface AppOptions {
   documents?: Partial<DocumentLimits>;
   /** Browser origins besides the server's own allowed to call the API (CORS_ORIGINS; default none). */
   corsOrigins?: string[];
+  /** Offline price policy, business name, tax on receipts (defaults: src/sales.ts). */
+  sales?: Partial<SalesSettings>;
   /** Change-feed tuning (defaults: config.ts). */
   feed?: Partial<{
     pollMs: number;
@@ -141,6 +144,7 @@ export function buildApp(opts: AppOptions): App {
     loginGuard: new LoginGuard(opts.login),
     accounts: { ...DEFAULT_ACCOUNT_LIMITS, ...opts.accounts },
     lastUsed: new LastUsedRecorder(db, log),
+    sales: { ...DEFAULT_SALES_SETTINGS, ...opts.sales },
     sessionTtlMs: opts.sessionTtlHours === undefined ? undefined : opts.sessionTtlHours * 3_600_000,
   };
   const yogaLog = log.child({ module: 'yoga' });

@@ -7,6 +7,7 @@ import { DEFAULT_ACCOUNT_LIMITS as ACCOUNTS } from './auth/accounts.ts';
 import { DEFAULT_LOGIN_LIMITS as LOGIN } from './auth/login-guard.ts';
 import { DEFAULT_HASH_COST } from './auth/password.ts';
 import { DEFAULT_DOCUMENT_LIMITS as DOCUMENTS } from './limits/defaults.ts';
+import { DEFAULT_SALES_SETTINGS as SALES } from './sales.ts';
 import { CATCH_UP_POOL_DEFAULT, HTTP_TIMEOUT_DEFAULTS as HTTP, SHARE_DEFAULTS as SHARES } from './shares.ts';
 
 const bool = z
@@ -42,6 +43,11 @@ const schema = z.object({
   SESSIONS_PER_USER: z.coerce.number().int().min(1).max(1000).default(ACCOUNTS.sessionsPerUser),
   API_TOKEN_MAX_DAYS: z.coerce.number().positive().max(3650).default(ACCOUNTS.apiTokenMaxDays),
   CLERK_MAX_STOCK_CHANGE: z.coerce.number().int().min(0).max(1_000_000).default(ACCOUNTS.clerkMaxStockChange),
+  // Sales at the till (src/sales.ts): a price changed while a till was offline, receipts.
+  OFFLINE_PRICE_POLICY: z.enum(['shown', 'current']).default(SALES.pricePolicy),
+  BUSINESS_NAME: z.string().trim().min(1).max(200).default(SALES.businessName),
+  TAX_RATE_PERCENT: z.coerce.number().min(0).max(100).optional(),
+  TAX_LABEL: z.string().trim().min(1).max(40).default(SALES.taxLabel),
   FEED_RETENTION_DAYS: z.coerce.number().positive().max(3650).default(7),
   FEED_POLL_MS: z.coerce.number().int().min(100).max(5000).default(2000),
   FEED_HEARTBEAT_MS: z.coerce.number().int().min(200).max(60_000).default(2000),

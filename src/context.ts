@@ -7,6 +7,7 @@ import type { Db } from './db.ts';
 import type { Feed } from './listeners/feed.ts';
 import type { Logger } from './logger.ts';
 import type { HealthProbe } from './resolvers/health.ts';
+import type { SalesSettings } from './sales.ts';
 
 export interface AppServices {
   db: Db;
@@ -22,6 +23,8 @@ export interface AppServices {
   accounts: AccountLimits;
   /** Writes api_tokens.last_used_at, at most once a minute per token. */
   lastUsed: LastUsedRecorder;
+  /** Offline price policy, business name and tax for receipts (src/sales.ts). */
+  sales: SalesSettings;
 }
 
 export interface Context extends AppServices {

@@ -74,6 +74,12 @@ async function main() {
       webDist: webReady ? webDist : undefined,
       corsOrigins: config.CORS_ORIGINS,
       metricsToken: config.METRICS_TOKEN,
+      sales: {
+        pricePolicy: config.OFFLINE_PRICE_POLICY,
+        businessName: config.BUSINESS_NAME,
+        taxRatePercent: config.TAX_RATE_PERCENT ?? null,
+        taxLabel: config.TAX_LABEL,
+      },
       documents: {
         maxBodyBytes: config.MAX_BODY_BYTES,
         maxTokens: config.MAX_TOKENS,

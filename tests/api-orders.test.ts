@@ -175,7 +175,7 @@ describe('orders', () => {
     ]);
   });
 
-  it('lists orders newest first by branch and status, paged, with a feed cursor', async () => {
+  it('lists orders latest sale first by branch and status, paged, with a feed cursor', async () => {
     const q = `query ($b: ID, $after: String) { orders(branchId: $b, status: PLACED, first: 20, after: $after) {
       feedCursor pageInfo { hasNextPage endCursor } edges { node { number status branch { code } } } } }`;
     const seen: string[] = [];
@@ -193,7 +193,7 @@ describe('orders', () => {
       after = conn.pageInfo.endCursor;
     }
     const { rows } = await t.db.pool.query(
-      "SELECT number FROM orders WHERE branch_id = $1 AND status = 'PLACED' ORDER BY created_at DESC, id DESC",
+      "SELECT number FROM orders WHERE branch_id = $1 AND status = 'PLACED' ORDER BY sold_at DESC, id DESC",
       [s.branches.NG],
     );
     expect(seen).toEqual(rows.map((r) => r.number));

@@ -34,6 +34,8 @@ describeBrowser('browser: live views', () => {
     await seller.getByLabel('Add by SKU').fill('SKU-0002');
     await seller.getByRole('button', { name: 'Add', exact: true }).click();
     await seller.getByLabel(/^Quantity of/).fill('2');
+    // Paid later, from the orders list (the till takes card payments by default).
+    await seller.getByLabel('Pay later').check();
     await expect.poll(() => seller.getByTestId('till-line').count()).toBe(1);
     await shot(seller, 'till');
     const updated = watcher.waitForFunction(

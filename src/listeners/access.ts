@@ -4,9 +4,9 @@
  * query per event per subscriber.
  *
  * Rules (DESIGN.md "Authorization"): ADMIN sees every change. A MANAGER or CLERK sees
- * branch-scoped rows (those with a branch id: branches, stock levels and movements, orders and
- * their items) only of their own branches, shared rows (products, customers) of every branch,
- * and never users, their branch memberships or API tokens. A stock request is seen
+ * branch-scoped rows (those with a branch id: branches, stock levels and movements, orders,
+ * their items and payments) only of their own branches, shared rows (products, customers) of
+ * every branch, and never users, their branch memberships or API tokens. A stock request is seen
  * by the users of both its branches (the asking one, its branch id, and the one asked). A customer's home branch in the row
  * image is null for a viewer who may not see that branch (`data`).
  */
@@ -23,6 +23,7 @@ export const FEED_TABLES = [
   'customers',
   'orders',
   'order_items',
+  'payments',
   'stock_requests',
   'users',
   'user_branches',

@@ -3,7 +3,7 @@ import type pg from 'pg';
 
 export interface DashboardFigures {
   branchId: string;
-  /** Sum of today's placed and paid orders (decimal string). */
+  /** Sum of the placed and paid orders sold today (by soldAt, the time of sale; decimal string). */
   salesToday: string;
   orderCount: number;
   /** Sum of quantity x unit price over the branch's stock (decimal string). */
@@ -19,7 +19,7 @@ export async function computeDashboard(pool: pg.Pool, branchId: string): Promise
        FROM (SELECT coalesce(sum(total), 0)::text AS sales, count(*)::int AS orders
                FROM orders
               WHERE branch_id = $1 AND status IN ('PLACED', 'PAID')
-                AND coalesce(placed_at, created_at) >= date_trunc('day', now())) o,
+                AND sold_at >= date_trunc('day', now())) o,
             (SELECT coalesce(sum(sl.quantity * p.unit_price), 0)::text AS stock,
                     (count(*) FILTER (WHERE p.active AND sl.quantity <= sl.reorder_level))::int AS low
                FROM stock_levels sl JOIN products p ON p.id = sl.product_id

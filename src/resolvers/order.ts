@@ -1,7 +1,8 @@
 /**
  * Orders: lists and reads limited to visible branches; payOrder and cancelOrder are versioned
- * status changes (cancelOrder also returns the stock as RETURN movements, in the same
- * transaction). placeOrder lives in place-order.ts.
+ * status changes (cancelOrder also returns the stock as RETURN movements and refunds what was
+ * paid, payOrder records the payment of the balance, each in the same transaction). Lists are
+ * ordered and filtered by the time of sale (soldAt). placeOrder lives in place-order.ts.
  */
 import { z } from 'zod';
 import { assertCan, assertCanCancel, can, scope } from '../auth/access.ts';
@@ -10,6 +11,14 @@ import type { Context } from '../context.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import type { Order, OrderStatus, Prisma } from '../generated/prisma/client.ts';
 import { type PageArgs, readPage } from './page.ts';
+import {
+  amountPaid,
+  type PaymentInput,
+  paymentInput,
+  planPayment,
+  recordPayment,
+  refundPayments,
+} from './payment.ts';
 import { applyMovements, ensureStockRows, lockStock } from './stock-lock.ts';
 import { type Tx, writeTx } from './tx.ts';
 import { id, parse, version } from './validate.ts';
@@ -21,6 +30,7 @@ type Query = Record<string, unknown>;
 export interface ListOrdersArgs extends PageArgs {
   branchId?: string | null;
   status?: OrderStatus | null;
+  customerId?: string | null;
   from?: Date | null;
   to?: Date | null;
 }
@@ -28,17 +38,19 @@ export interface ListOrdersArgs extends PageArgs {
 export function listOrders(query: Query, args: ListOrdersArgs, ctx: Context) {
   const viewer = requireViewer(ctx);
   const branchId = parse(id.nullish(), args.branchId);
+  const customerId = parse(id.nullish(), args.customerId);
   const where: Prisma.OrderWhereInput = {
     AND: [
       scope.order(viewer),
       branchId ? { branchId } : {},
       args.status ? { status: args.status } : {},
-      args.from ? { createdAt: { gte: args.from } } : {},
-      args.to ? { createdAt: { lt: args.to } } : {},
+      customerId ? { customerId } : {},
+      args.from ? { soldAt: { gte: args.from } } : {},
+      args.to ? { soldAt: { lt: args.to } } : {},
     ],
   };
   return readPage(ctx, args, (tx, window) =>
-    tx.order.findMany({ ...query, where, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], ...window }),
+    tx.order.findMany({ ...query, where, orderBy: [{ soldAt: 'desc' }, { id: 'desc' }], ...window }),
   );
 }
 
@@ -84,14 +96,26 @@ async function changeStatus(
   ]);
 }
 
-export function payOrder(args: StatusArgs, ctx: Context): Promise<Order> {
+const payInput = statusInput.extend({ payment: paymentInput.nullish() });
+
+/**
+ * Pays the balance of a PLACED order: records a payment of what is still due (method OTHER when
+ * no payment is given) and marks it PAID, in one transaction.
+ */
+export function payOrder(args: StatusArgs & { payment?: PaymentInput | null }, ctx: Context): Promise<Order> {
   const viewer = requireViewer(ctx);
   const { idempotencyKey, ...request } = args;
-  const input = parse(statusInput, request);
+  const input = parse(payInput, request);
   assertCan(viewer, 'sell');
-  return writeTx(ctx, { operation: 'payOrder', args: request, idempotencyKey }, (tx) =>
-    changeStatus(tx, viewer, input.id, input.expectedVersion, ['PLACED'], 'PAID'),
-  );
+  return writeTx(ctx, { operation: 'payOrder', args: request, idempotencyKey }, async (tx) => {
+    const order = await changeStatus(tx, viewer, input.id, input.expectedVersion, ['PLACED'], 'PAID');
+    const due = order.total.sub(await amountPaid(tx, order.id));
+    if (due.gt(0)) {
+      const payment = input.payment ?? { method: 'OTHER' as const };
+      await recordPayment(tx, viewer, order, planPayment(payment, due, order.customerId));
+    }
+    return order;
+  });
 }
 
 export function cancelOrder(args: StatusArgs, ctx: Context): Promise<Order> {
@@ -133,6 +157,7 @@ export function cancelOrder(args: StatusArgs, ctx: Context): Promise<Order> {
         reason: 'Order cancelled',
       })),
     );
+    await refundPayments(tx, viewer, order);
     return order;
   });
 }

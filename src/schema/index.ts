@@ -13,6 +13,7 @@ import './history.ts';
 import './import.ts';
 import './movement.ts';
 import './order.ts';
+import './payment.ts';
 import './product.ts';
 import './stock-level.ts';
 import './stock-request.ts';

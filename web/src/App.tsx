@@ -23,9 +23,12 @@ import { ForcePasswordChange } from './views/ForcePasswordChange.tsx';
 import { HistoryView } from './views/HistoryView.tsx';
 import { ImportView } from './views/ImportView.tsx';
 import { Login } from './views/Login.tsx';
+import { OrderDetail } from './views/OrderDetail.tsx';
 import { OrdersView } from './views/OrdersView.tsx';
 import { OutboxPanel } from './views/OutboxPanel.tsx';
 import { ProductsView } from './views/ProductsView.tsx';
+import { ReceiptView } from './views/Receipt.tsx';
+import { SentNotices } from './views/SentNotices.tsx';
 import { StatusBar } from './views/StatusBar.tsx';
 import { StockView } from './views/StockView.tsx';
 import { SyncStatusView } from './views/SyncStatusView.tsx';
@@ -177,7 +180,9 @@ function Shell({ s }: { s: Session }) {
       case 'till':
         return <TillView s={s} />;
       case 'orders':
-        return <OrdersView s={s} />;
+        return route.id ? <OrderDetail id={route.id} /> : <OrdersView s={s} />;
+      case 'receipt':
+        return <ReceiptView id={route.id ?? ''} />;
       case 'products':
         return <ProductsView s={s} id={route.id} />;
       case 'customers':
@@ -252,6 +257,7 @@ function Shell({ s }: { s: Session }) {
         {content}
       </main>
       <OutboxPanel />
+      <SentNotices />
       <ConflictDialog />
       <StatusBar />
     </div>

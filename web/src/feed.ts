@@ -115,6 +115,7 @@ const MAPPERS: Record<string, { typename: string; list: string; map: (r: Row) =>
       status: r.status,
       total: text(r.total),
       itemCount: r.item_count,
+      soldAt: r.sold_at,
       placedAt: r.placed_at ?? null,
       paidAt: r.paid_at ?? null,
       cancelledAt: r.cancelled_at ?? null,

@@ -11,6 +11,11 @@
  * dialog). Other typed errors (InsufficientStock, ValidationError, ...) keep the item, marked
  * failed, in the outbox for the user to see, retry or discard; when the user is waiting on the
  * screen that made it, the error is shown there instead.
+ *
+ * The screen waits for the outcome at most INLINE_WAIT_MS (2 s), and not at all once the server
+ * cannot be reached (a network error, e.g. the server is down while the network is up): the
+ * change is then `queued`, kept here and sent later. What a queued change became once sent is
+ * announced in `delivered` (e.g. the till's receipt gets its order number).
  */
 import type { DocumentNode } from 'graphql';
 import { createStore } from '../lib/store.ts';
@@ -57,8 +62,16 @@ export interface OutboxItem {
 export type Outcome =
   | { status: 'done'; data: Row }
   | { status: 'failed'; error: TypedError }
-  | { status: 'queued' }
+  | { status: 'queued'; seq?: number }
   | { status: 'conflict' };
+
+/** A queued change that reached the server after its screen stopped waiting for it. */
+export interface Delivered {
+  seq: number;
+  name: string;
+  label: string;
+  data: Row;
+}
 
 export type Sender = (
   document: DocumentNode,
@@ -67,6 +80,9 @@ export type Sender = (
 
 const defs = new Map<string, MutationDef>();
 export const outboxItems = createStore<OutboxItem[]>([]);
+/** The latest queued changes that were sent after their screen stopped waiting (newest last). */
+export const delivered = createStore<readonly Delivered[]>([]);
+const INLINE_WAIT_MS = 2000;
 
 let sender: Sender | null = null;
 let userId: string | null = null;
@@ -126,11 +142,11 @@ export async function enqueue(
   await refresh();
   if (status.get().connection === 'offline') {
     void pump();
-    return { status: 'queued' };
+    return { status: 'queued', seq };
   }
   const outcome = new Promise<Outcome>((resolve) => waiters.set(seq, { resolve, inline: true }));
   void pump();
-  const timeout = new Promise<Outcome>((r) => setTimeout(() => r({ status: 'queued' }), 10_000));
+  const timeout = new Promise<Outcome>((r) => setTimeout(() => r({ status: 'queued', seq }), INLINE_WAIT_MS));
   return Promise.race([outcome, timeout]).finally(() => {
     const w = waiters.get(seq);
     if (w) w.inline = false;
@@ -177,6 +193,8 @@ async function pass() {
     const result = await send(item, items);
     await refresh();
     if (result === 'network') {
+      // The server cannot be reached: no screen keeps waiting for what is now queued.
+      for (const waiting of [...waiters.keys()]) settle(waiting, { status: 'queued', seq: waiting });
       scheduleRetry();
       return;
     }
@@ -220,7 +238,9 @@ async function send(item: OutboxItem, items: OutboxItem[]): Promise<'ok' | 'bloc
       const data = ((payload as Row).data ?? payload) as Row;
       await idb.delete(seq);
       carryLineage(item, data, items);
-      settle(seq, { status: 'done', data });
+      if (!settle(seq, { status: 'done', data })) {
+        delivered.set((prev) => [...prev.slice(-19), { seq, name: item.name, label: item.label, data }]);
+      }
       return 'ok';
     }
     if (typename === 'VersionConflict' && def.conflict && item.attempts < 6) {

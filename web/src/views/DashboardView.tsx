@@ -8,6 +8,7 @@ import { useMemo } from 'react';
 import { gql, useQuery, useSubscription } from 'urql';
 import { money } from '../lib/format.ts';
 import { useStore } from '../lib/store.ts';
+import { useQueuedSales } from '../outbox/pending.ts';
 import type { Session, SessionBranch } from '../session.ts';
 import { reconnects } from '../transport.ts';
 import { type StockRow, StockView_Query } from './StockView.tsx';
@@ -24,8 +25,7 @@ export const DashboardView_OrdersQuery = gql`
           id
           status
           total
-          placedAt
-          createdAt
+          soldAt
           version
         }
       }
@@ -57,8 +57,8 @@ interface OrderLite {
   id: string;
   status: string;
   total: string;
-  placedAt: string | null;
-  createdAt: string;
+  /** When the sale was made (an offline sale counts on its own day, not when it arrived). */
+  soldAt: string;
 }
 
 const DAY = 86_400_000;
@@ -96,6 +96,11 @@ function BranchCard({ branch, from }: { branch: SessionBranch; from: string }) {
     variables: { branchId: branch.id },
   });
   const live = liveData?.dashboard as Live | undefined;
+  const queued = useQueuedSales(branch.id);
+  const queuedTotal = queued.reduce(
+    (sum, q) => sum + q.items.reduce((t, l) => t + l.quantity * Number(l.shownUnitPrice ?? 0), 0),
+    0,
+  );
 
   const figures = useMemo(() => {
     const stock: StockRow[] = stockData?.stockLevels.edges.map((e: { node: StockRow }) => e.node) ?? [];
@@ -106,7 +111,7 @@ function BranchCard({ branch, from }: { branch: SessionBranch; from: string }) {
     let ordersToday = 0;
     for (const o of orders) {
       if (o.status === 'CANCELLED' || o.status === 'DRAFT') continue;
-      const at = new Date(o.placedAt ?? o.createdAt).getTime();
+      const at = new Date(o.soldAt).getTime();
       const idx = Math.floor((startOfDay(at) - days[0].day) / DAY + 0.5);
       if (idx >= 0 && idx < 14) days[idx].total += Number(o.total);
       if (at >= today) {
@@ -155,6 +160,12 @@ function BranchCard({ branch, from }: { branch: SessionBranch; from: string }) {
           <dd className={lowStock > 0 ? 'warn' : undefined}>{lowStock}</dd>
         </div>
       </dl>
+      {queued.length > 0 && (
+        <p className="pending-tag" data-testid="queued-sales">
+          Plus {queued.length} sale{queued.length === 1 ? '' : 's'} on this device not yet sent (
+          {money(queuedTotal)})
+        </p>
+      )}
       <figure>
         <svg
           viewBox={`0 0 ${W} ${H + 16}`}

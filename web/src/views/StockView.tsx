@@ -1,11 +1,15 @@
 /**
  * Stock of the current branch: live, searchable, sortable; low stock highlighted; a row flashes
  * when the feed changes it. Receive, adjust, count, transfer and set the reorder level from here.
+ * Quantities include this device's queued sales and receipts (marked as not yet sent); the list
+ * as filtered and sorted can be exported as CSV.
  */
 import { useEffect, useMemo, useState } from 'react';
 import { gql, useQuery } from 'urql';
+import { csvName, downloadCsv } from '../lib/csv.ts';
 import { money } from '../lib/format.ts';
 import { useStore } from '../lib/store.ts';
+import { useQueuedStock } from '../outbox/pending.ts';
 import { canManage, type Session } from '../session.ts';
 import { recentlyChanged } from '../status.ts';
 import { MovementDialog } from './MovementDialog.tsx';
@@ -72,6 +76,15 @@ function sortValue(r: StockRow, key: SortKey): string | number {
   }
 }
 
+/** A row as this device will have it once its queued changes are sent. */
+type QueuedRow = StockRow & { queued: number };
+
+function withQueued(r: StockRow, queued: number): QueuedRow {
+  if (queued === 0) return { ...r, queued };
+  const quantity = r.quantity + queued;
+  return { ...r, quantity, lowStock: quantity <= r.reorderLevel, queued };
+}
+
 export function StockView({ s }: { s: Session }) {
   const [{ data, fetching, error, stale }] = useQuery({
     query: StockView_Query,
@@ -82,6 +95,7 @@ export function StockView({ s }: { s: Session }) {
   const [sort, setSort] = useState<{ key: SortKey; dir: 1 | -1 }>({ key: 'name', dir: 1 });
   const [movingId, setMovingId] = useState<string | null>(null);
   const recent = useStore(recentlyChanged);
+  const queued = useQueuedStock(s.branchId);
   const [, tick] = useState(0);
 
   useEffect(() => {
@@ -90,9 +104,12 @@ export function StockView({ s }: { s: Session }) {
     return () => clearTimeout(t);
   }, [recent]);
 
-  const all: StockRow[] = useMemo(
-    () => data?.stockLevels.edges.map((e: { node: StockRow }) => e.node) ?? [],
-    [data],
+  const all: QueuedRow[] = useMemo(
+    () =>
+      (data?.stockLevels.edges.map((e: { node: StockRow }) => e.node) ?? []).map((r: StockRow) =>
+        withQueued(r, queued.get(r.productId) ?? 0),
+      ),
+    [data, queued],
   );
   // The dialog follows the live row (quantity and version change while it is open).
   const moving = all.find((r) => r.id === movingId);
@@ -115,6 +132,23 @@ export function StockView({ s }: { s: Session }) {
   const lowCount = rows.filter((r) => r.lowStock).length;
   const now = Date.now();
 
+  function exportCsv() {
+    downloadCsv(
+      csvName('stock', s.branches.find((b) => b.id === s.branchId)?.code),
+      ['SKU', 'Product', 'Quantity', 'Not yet sent', 'Reorder level', 'Low', 'Unit price', 'Value'],
+      rows.map((r) => [
+        r.product.sku,
+        r.product.name,
+        r.quantity,
+        r.queued,
+        r.reorderLevel,
+        r.lowStock ? 'yes' : 'no',
+        Number(r.product.unitPrice).toFixed(2),
+        (r.quantity * Number(r.product.unitPrice)).toFixed(2),
+      ]),
+    );
+  }
+
   return (
     <section aria-labelledby="stock-title">
       <div className="view-head">
@@ -136,6 +170,9 @@ export function StockView({ s }: { s: Session }) {
           <span className="muted" aria-live="polite">
             {rows.length} products · {lowCount} low {fetching || stale ? '· updating…' : ''}
           </span>
+          <button type="button" onClick={exportCsv} disabled={rows.length === 0}>
+            Export CSV
+          </button>
         </div>
       </div>
       {error && !data && (
@@ -188,6 +225,13 @@ export function StockView({ s }: { s: Session }) {
                   <td>{r.product.name}</td>
                   <td className="num qty">
                     {r.quantity}
+                    {r.queued !== 0 && (
+                      <span className="pending-tag" data-testid="queued-stock">
+                        {' '}
+                        ({r.queued > 0 ? '+' : ''}
+                        {r.queued} not yet sent)
+                      </span>
+                    )}
                     {r.lowStock && <span className="badge">Low</span>}
                   </td>
                   <td className="num">{r.reorderLevel}</td>
