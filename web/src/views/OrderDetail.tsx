@@ -4,7 +4,7 @@
  * history, and pay (with a method) / cancel / print the receipt. Follows the order live: when the
  * feed brings a new version, the detail reloads.
  */
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { gql, useQuery } from 'urql';
 import { dateTime, money } from '../lib/format.ts';
 import { actOnOrder } from './OrdersView.tsx';
@@ -48,11 +48,16 @@ export function OrderDetail({ id }: { id: string }) {
   const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
   const [payment, setPayment] = useState<Payment>({ method: 'CARD', tendered: '' });
   const version = order?.version;
+  const shownVersion = useRef(version);
 
   // A new version from the feed (paid, cancelled elsewhere): reload payments and history too.
   // biome-ignore lint/correctness/useExhaustiveDependencies: reload only when the version moves
   useEffect(() => {
-    if (version !== undefined) reload({ requestPolicy: 'network-only' });
+    const before = shownVersion.current;
+    shownVersion.current = version;
+    if (before !== undefined && version !== undefined && version !== before) {
+      reload({ requestPolicy: 'network-only' });
+    }
   }, [version]);
 
   if (!order) {
