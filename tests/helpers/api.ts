@@ -52,12 +52,15 @@ export const TABLES = [
   'customers',
   'orders',
   'order_items',
+  'payments',
+  'product_prices',
   'order_counters',
   'users',
   'user_branches',
   'api_tokens',
   'idempotency_keys',
   'change_log',
+  'import_map',
 ];
 
 /** Every table of the public schema (what a new migration adds included). */
