@@ -38,6 +38,8 @@ export interface HistoryEntry {
   actor: string | null;
   at: Date;
   values: Record<string, unknown> | null;
+  /** Stock levels: the notes of the movements that made this change (a receipt's note, a reason). */
+  notes: string[];
 }
 
 function camelKeys(data: Record<string, unknown> | null): Record<string, unknown> | null {
@@ -73,15 +75,18 @@ export async function history(
       actor: string | null;
       created_at: Date;
       data: Record<string, unknown> | null;
+      xid: string;
     }[]
-  >`SELECT op, version, changed, actor, created_at, data FROM (
+  >`SELECT op, version, changed, actor, created_at, data, xid::text AS xid FROM (
       SELECT xid, id, op, version, changed, actor, created_at, data FROM change_log
        WHERE ${Prisma.join(conditions, ' AND ')}
        ORDER BY xid DESC, id DESC LIMIT ${HISTORY_LIMIT}
     ) newest ORDER BY newest.xid, newest.id`;
+  const notes = table === 'stock_levels' ? await movementNotes(ctx, rows) : new Map<string, string[]>();
   // The same row image the feed shows this viewer (a home branch it may not see is null).
   const scope = accessScope(viewer);
   return rows.map((r) => ({
+    notes: notes.get(r.xid) ?? [],
     op: OPS[r.op],
     version: r.version,
     changedFields: (r.changed ?? []).map(camel),
@@ -89,4 +94,26 @@ export async function history(
     at: r.created_at,
     values: camelKeys(scope.data({ tbl: table, data: r.data })),
   }));
+}
+
+/**
+ * The notes (reasons) of the ledger rows written in the same transactions as these stock-level
+ * changes, for the same branch and product: what the clerk typed when receiving, the reason of an
+ * adjustment. Keyed by transaction id.
+ */
+async function movementNotes(
+  ctx: Context,
+  rows: { xid: string; data: Record<string, unknown> | null }[],
+): Promise<Map<string, string[]>> {
+  const last = rows.at(-1)?.data;
+  if (!last || rows.length === 0) return new Map();
+  const found = await ctx.db.prisma.$queryRaw<{ xid: string; reason: string }[]>`
+    SELECT xid::text AS xid, data ->> 'reason' AS reason FROM change_log
+     WHERE tbl = 'stock_movements' AND xid = ANY(${rows.map((r) => r.xid)}::xid8[])
+       AND data ->> 'branch_id' = ${String(last.branch_id)} AND data ->> 'product_id' = ${String(last.product_id)}
+       AND coalesce(data ->> 'reason', '') <> ''
+     ORDER BY xid, id`;
+  const out = new Map<string, string[]>();
+  for (const f of found) out.set(f.xid, [...(out.get(f.xid) ?? []), f.reason]);
+  return out;
 }

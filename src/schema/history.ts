@@ -18,6 +18,10 @@ const HistoryEntryRef = builder.objectRef<HistoryEntry>('HistoryEntry').implemen
       description: "The user's email, or db:<role> for writes outside the API.",
     }),
     at: t.expose('at', { type: 'DateTime' }),
+    notes: t.exposeStringList('notes', {
+      description:
+        'Stock levels: the notes of the movements behind this change (a receipt note, an adjustment reason).',
+    }),
     values: t.field({
       type: 'JSON',
       nullable: true,

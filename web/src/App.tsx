@@ -34,6 +34,7 @@ import { StockView } from './views/StockView.tsx';
 import { SyncStatusView } from './views/SyncStatusView.tsx';
 import { TillView } from './views/TillView.tsx';
 import { TokensView } from './views/TokensView.tsx';
+import { TransfersView } from './views/TransfersView.tsx';
 import { UsersView } from './views/UsersView.tsx';
 
 const getToken = () => session.get()?.token ?? null;
@@ -152,6 +153,7 @@ const NAV: { view: string; label: string; show: (s: Session) => boolean }[] = [
   { view: 'stock', label: 'Stock', show: () => true },
   { view: 'till', label: 'Till', show: () => true },
   { view: 'orders', label: 'Orders', show: () => true },
+  { view: 'transfers', label: 'Transfers', show: canManage },
   { view: 'products', label: 'Products', show: canEditCatalog },
   { view: 'customers', label: 'Customers', show: canManage },
   { view: 'dashboard', label: 'Dashboard', show: canManage },
@@ -201,6 +203,8 @@ function Shell({ s }: { s: Session }) {
         return canManage(s) ? <UsersView s={s} /> : <StockView s={s} />;
       case 'tokens':
         return isAdmin(s) ? <TokensView s={s} /> : <StockView s={s} />;
+      case 'transfers':
+        return canManage(s) ? <TransfersView s={s} /> : <StockView s={s} />;
       case 'account':
         return <AccountView s={s} />;
       default:

@@ -50,7 +50,16 @@ export const Feed_CursorQuery = gql`
 `;
 
 /** users and api_tokens reach admins only (the server filters them out for others). */
-export const TABLES = ['stock_levels', 'products', 'orders', 'customers', 'branches', 'users', 'api_tokens'];
+export const TABLES = [
+  'stock_levels',
+  'products',
+  'orders',
+  'customers',
+  'branches',
+  'users',
+  'api_tokens',
+  'stock_requests',
+];
 
 /** Bumped when cached lists can no longer be trusted (expired cursor): views remount and reload. */
 export const reloadEpoch = createStore(0);
@@ -86,6 +95,7 @@ const MAPPERS: Record<string, { typename: string; list: string; map: (r: Row) =>
     list: 'products',
     map: (r) => ({
       sku: r.sku,
+      barcode: r.barcode ?? null,
       name: r.name,
       description: r.description ?? null,
       unitPrice: text(r.unit_price),
@@ -132,6 +142,18 @@ const MAPPERS: Record<string, { typename: string; list: string; map: (r: Row) =>
       notes: r.notes ?? null,
       active: r.active,
       updatedAt: r.updated_at,
+    }),
+  },
+  stock_requests: {
+    typename: 'StockRequest',
+    list: 'stockRequests',
+    map: (r) => ({
+      status: r.status,
+      approvedQuantity: r.approved_quantity ?? null,
+      inTransit: r.status === 'IN_TRANSIT' ? Number(r.approved_quantity ?? 0) : 0,
+      responseNote: r.response_note ?? null,
+      updatedAt: r.updated_at,
+      updatedBy: r.updated_by ?? null,
     }),
   },
   branches: {
@@ -199,7 +221,8 @@ export function applyChange(schema: IntrospectionQuery) {
     const known = cache.resolve(entity, 'version');
     const cached = typeof known === 'number';
     if (change.op !== 'DELETE' && cached && change.version !== null && known >= change.version) return;
-    const branchId = change.data?.branch_id;
+    // A stock request is listed under both its branches: every such list may hold it.
+    const branchId = change.table === 'stock_requests' ? undefined : change.data?.branch_id;
     if (change.op === 'DELETE') {
       cache.invalidate(entity);
       invalidateList(cache, mapper.list, branchId);

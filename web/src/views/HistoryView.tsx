@@ -1,4 +1,7 @@
-/** The history of one record: who changed which fields when, with the old and new values. */
+/**
+ * The history of one record: who changed which fields when, with the old and new values, and (for
+ * stock) the notes of the movements behind each change. Titled by the record's name.
+ */
 import { gql, useQuery } from 'urql';
 import { dateTime, show } from '../lib/format.ts';
 
@@ -11,9 +14,29 @@ export const HistoryView_Query = gql`
       at
       changedFields
       values
+      notes
     }
   }
 `;
+
+export const HistoryView_Product = gql`
+  query HistoryView_Product($id: ID!) {
+    product(id: $id) {
+      id
+      name
+      sku
+    }
+  }
+`;
+
+/** What a record is called: its name, number, code, email or SKU, from its newest row image. */
+function recordName(values: Record<string, unknown> | null | undefined): string | null {
+  for (const key of ['name', 'number', 'code', 'email', 'sku']) {
+    const v = values?.[key];
+    if (typeof v === 'string' && v) return v;
+  }
+  return null;
+}
 
 interface Entry {
   op: string;
@@ -22,6 +45,7 @@ interface Entry {
   at: string;
   changedFields: string[];
   values: Record<string, unknown> | null;
+  notes?: string[];
 }
 
 const snake = (f: string) => f.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
@@ -36,6 +60,17 @@ export function HistoryView({ table, id }: { table: string; id: string }) {
     requestPolicy: 'cache-and-network',
   });
   const entries: Entry[] = data?.history ?? [];
+  const newest = [...entries].reverse().find((e) => e.values)?.values;
+  const productId = typeof newest?.productId === 'string' ? newest.productId : null;
+  const [{ data: productData }] = useQuery({
+    query: HistoryView_Product,
+    variables: { id: productId ?? '' },
+    pause: !productId || Boolean(recordName(newest)),
+  });
+  const product = productData?.product as { name: string; sku: string } | null | undefined;
+  const kind = table.toLowerCase().replace('_', ' ');
+  const title =
+    recordName(newest) ?? (product ? `${product.name} (${product.sku})` : null) ?? `${kind} ${id}`;
   return (
     <section aria-labelledby="history-title">
       <p>
@@ -43,10 +78,8 @@ export function HistoryView({ table, id }: { table: string; id: string }) {
           ← Back
         </button>
       </p>
-      <h1 id="history-title">History</h1>
-      <p className="muted">
-        {table.toLowerCase().replace('_', ' ')} {id}
-      </p>
+      <h1 id="history-title">History of {title}</h1>
+      <p className="muted">{kind}</p>
       {error && !data && (
         <p className="error" role="alert">
           {error.message}
@@ -63,6 +96,11 @@ export function HistoryView({ table, id }: { table: string; id: string }) {
                 <strong>{e.op === 'INSERT' ? 'Created' : e.op === 'DELETE' ? 'Deleted' : 'Changed'}</strong>
                 {e.version !== null ? ` · version ${e.version}` : ''} · {dateTime(e.at)} · by {show(e.actor)}
               </p>
+              {(e.notes ?? []).map((n) => (
+                <p key={n} className="note">
+                  Note: {n}
+                </p>
+              ))}
               {fields.length > 0 && (
                 <table className="data compact">
                   <thead>

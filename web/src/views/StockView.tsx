@@ -31,6 +31,7 @@ export const StockView_Query = gql`
           product {
             id
             sku
+            barcode
             name
             unitPrice
             active
@@ -50,7 +51,14 @@ export interface StockRow {
   reorderLevel: number;
   lowStock: boolean;
   version: number;
-  product: { id: string; sku: string; name: string; unitPrice: string; active: boolean };
+  product: {
+    id: string;
+    sku: string;
+    barcode?: string | null;
+    name: string;
+    unitPrice: string;
+    active: boolean;
+  };
 }
 
 type SortKey = 'sku' | 'name' | 'quantity' | 'reorderLevel' | 'value';

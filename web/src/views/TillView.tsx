@@ -20,6 +20,7 @@ import { OutcomeMessage } from './OutcomeMessage.tsx';
 import { Receipt, type ReceiptData, ReceiptView_Query, receiptOf } from './Receipt.tsx';
 import { type StockRow, StockView_Query } from './StockView.tsx';
 import { type Line, TillCart } from './TillCart.tsx';
+import { TillCustomer } from './TillCustomer.tsx';
 import { type Payment, paymentInput, paymentProblem, TillPayment } from './TillPayment.tsx';
 
 export const TillView_CustomersQuery = gql`
@@ -121,7 +122,12 @@ export function TillView({ s }: { s: Session }) {
   const q = search.trim().toLowerCase();
   const matches = q
     ? stock
-        .filter((r) => r.product.name.toLowerCase().includes(q) || r.product.sku.toLowerCase().includes(q))
+        .filter(
+          (r) =>
+            r.product.name.toLowerCase().includes(q) ||
+            r.product.sku.toLowerCase().includes(q) ||
+            (r.product.barcode ?? '').includes(q),
+        )
         .slice(0, 8)
     : [];
 
@@ -141,9 +147,12 @@ export function TillView({ s }: { s: Session }) {
 
   function addSku(e: FormEvent) {
     e.preventDefault();
-    const row = stock.find((r) => r.product.sku.toLowerCase() === sku.trim().toLowerCase());
+    const code = sku.trim().toLowerCase();
+    const row = stock.find(
+      (r) => r.product.sku.toLowerCase() === code || (r.product.barcode ?? '').toLowerCase() === code,
+    );
     if (!row) {
-      setMessage({ ok: false, text: `No product with SKU ${sku.trim()}.` });
+      setMessage({ ok: false, text: `No product with SKU or barcode ${sku.trim()}.` });
       return;
     }
     add(row.productId);
@@ -254,25 +263,18 @@ export function TillView({ s }: { s: Session }) {
       <h1 id="till-title">Till</h1>
       <div className="till-grid">
         <div className="pick">
-          <label>
-            Customer (optional)
-            <select value={customerId} onChange={(e) => setCustomerId(e.target.value)}>
-              <option value="">Walk-in customer</option>
-              {customers.map((c) => (
-                <option key={c.id} value={c.id}>
-                  {c.name}
-                </option>
-              ))}
-            </select>
-          </label>
+          <TillCustomer s={s} customers={customers} value={customerId} onChange={setCustomerId} />
           <form onSubmit={addSku} className="inline">
             <label>
-              Add by SKU
+              Add by SKU or barcode
               <input
                 type="text"
                 value={sku}
                 onChange={(e) => setSku(e.target.value)}
-                placeholder="SKU-0001"
+                placeholder="SKU-0001 or scan"
+                autoComplete="off"
+                // biome-ignore lint/a11y/noAutofocus: the till opens ready for the scanner
+                autoFocus
               />
             </label>
             <button type="submit">Add</button>
