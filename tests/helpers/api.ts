@@ -61,6 +61,7 @@ export const TABLES = [
   'idempotency_keys',
   'change_log',
   'import_map',
+  'stock_requests',
 ];
 
 /** Every table of the public schema (what a new migration adds included). */
