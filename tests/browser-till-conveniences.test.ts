@@ -69,6 +69,27 @@ describeBrowser('browser: till conveniences', () => {
     expect(h.consoleErrors).toEqual([]);
   });
 
+  it('a manager sets a barcode in the product editor; a taken one is refused on that field', async () => {
+    const sql = h.db.pool;
+    const {
+      rows: [product],
+    } = await sql.query("SELECT id FROM products WHERE sku = 'SKU-0015'");
+    const page = await h.signedIn('manager.dt@example.com', `#/products/${product.id}`);
+    const field = page.getByLabel(/^Barcode/);
+    await field.fill('4006381333931');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    // SKU-0012 has this barcode since the first test.
+    await page.getByText(/barcode.*already in use/).waitFor();
+    await field.fill('5012345678900');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await expect
+      .poll(
+        async () =>
+          (await sql.query('SELECT barcode FROM products WHERE id = $1', [product.id])).rows[0].barcode,
+      )
+      .toBe('5012345678900');
+  });
+
   it("a stock level's history is titled by the product and shows the receipt's note", async () => {
     const sql = h.db.pool;
     const {

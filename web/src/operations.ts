@@ -28,6 +28,7 @@ export const Errors_Fragment = gql`
         ... on Product {
           id
           sku
+          barcode
           name
           description
           unitPrice

@@ -22,7 +22,7 @@ export const ProductsView_Create = defineMutation({
 
 export function NewProduct() {
   const [open, setOpen] = useState(false);
-  const [form, setForm] = useState({ sku: '', name: '', unitPrice: '', description: '' });
+  const [form, setForm] = useState({ sku: '', barcode: '', name: '', unitPrice: '', description: '' });
   const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
   if (!open) {
     return (
@@ -35,7 +35,12 @@ export function NewProduct() {
   }
   async function submit(e: FormEvent) {
     e.preventDefault();
-    const input = { id: crypto.randomUUID(), ...form, description: form.description || null };
+    const input = {
+      id: crypto.randomUUID(),
+      ...form,
+      barcode: form.barcode.trim() || null,
+      description: form.description || null,
+    };
     const outcome = await enqueue(
       ProductsView_Create,
       { input },
@@ -43,7 +48,7 @@ export function NewProduct() {
     );
     const text = outcomeText(outcome, `Product ${form.sku} created.`);
     setMessage(text);
-    if (text.ok) setForm({ sku: '', name: '', unitPrice: '', description: '' });
+    if (text.ok) setForm({ sku: '', barcode: '', name: '', unitPrice: '', description: '' });
   }
   const bind = (k: keyof typeof form) => ({
     value: form[k],
@@ -54,6 +59,11 @@ export function NewProduct() {
       <div className="field">
         <label>
           SKU <input required maxLength={64} {...bind('sku')} />
+        </label>
+      </div>
+      <div className="field">
+        <label>
+          Barcode <input maxLength={64} inputMode="numeric" {...bind('barcode')} />
         </label>
       </div>
       <div className="field">

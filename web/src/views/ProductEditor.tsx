@@ -7,7 +7,7 @@ import { defineMutation, enqueue } from '../outbox/queue.ts';
 import { EditForm, type FieldSpec } from './EditForm.tsx';
 import { OutcomeMessage } from './OutcomeMessage.tsx';
 
-export const PRODUCT = 'id sku name description unitPrice active version updatedAt updatedBy';
+export const PRODUCT = 'id sku barcode name description unitPrice active version updatedAt updatedBy';
 
 export const ProductEditor_Query = gql`
   query ProductEditor_Query($id: ID!) {
@@ -51,6 +51,7 @@ export const ProductEditor_Archive = defineMutation({
 
 const FIELDS: FieldSpec[] = [
   { name: 'sku', label: 'SKU', required: true, maxLength: 64 },
+  { name: 'barcode', label: 'Barcode', maxLength: 64 },
   { name: 'name', label: 'Name', required: true, maxLength: 200 },
   { name: 'unitPrice', label: 'Unit price', type: 'decimal', required: true },
   { name: 'description', label: 'Description', multiline: true, maxLength: 4000 },
@@ -60,6 +61,7 @@ export interface ProductRow {
   [field: string]: unknown;
   id: string;
   sku: string;
+  barcode?: string | null;
   name: string;
   description: string | null;
   unitPrice: string;
@@ -101,6 +103,12 @@ export function ProductEditor({ id, editable }: { id: string; editable: boolean 
         <dl>
           <dt>SKU</dt>
           <dd>{p.sku}</dd>
+          {p.barcode && (
+            <>
+              <dt>Barcode</dt>
+              <dd>{p.barcode}</dd>
+            </>
+          )}
           <dt>Price</dt>
           <dd>{money(p.unitPrice)}</dd>
         </dl>
