@@ -288,6 +288,21 @@ describe('stock requests', () => {
   });
 });
 
+describe('stock requests under concurrency', () => {
+  it('ten simultaneous approvals of one request ship it once', async () => {
+    const p = s.productIds[47];
+    await setStock(s.branches.HB, p, 10);
+    const r = await ask(3, p);
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => t.gql(APPROVE, { id: r.id, v: r.version }, mgrHB)),
+    );
+    const kinds = results.map((x) => typename(x, 'approveStockRequest'));
+    expect(kinds.filter((k) => k === 'MutationApproveStockRequestSuccess')).toHaveLength(1);
+    expect(kinds.filter((k) => k === 'VersionConflict')).toHaveLength(9);
+    expect(await stock(s.branches.HB, p)).toEqual({ quantity: 7, ledger: 7 });
+  });
+});
+
 describe('stock request history', () => {
   it('shows to both branches, not to a third', async () => {
     const r = await ask(1, s.productIds[46]);

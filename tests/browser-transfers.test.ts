@@ -77,6 +77,10 @@ describeBrowser('browser: transfers between branches', () => {
       { code: 'HB', kind: 'TRANSFER_OUT', delta: -5 },
       { code: 'DT', kind: 'TRANSFER_IN', delta: 5 },
     ]);
+    // Every step is in the request's history, titled by the product.
+    await outgoing.getByRole('link', { name: `History of the request for ${product.name}` }).click();
+    await asker.getByRole('heading', { name: `History of ${product.name} (SKU-0013)` }).waitFor();
+    await expect.poll(() => asker.locator('ol.history > li').count()).toBe(3);
     expect(h.consoleErrors).toEqual([]);
   });
 });

@@ -241,6 +241,13 @@ function RequestLine({ r, other }: { r: Request; other: string }) {
       {r.inTransit > 0 && <span> · {r.inTransit} in transit</span>} · {dateTime(r.updatedAt)}
       {r.note && <span className="muted"> · “{r.note}”</span>}
       {r.responseNote && <span className="muted"> · reply: “{r.responseNote}”</span>}
+      {' · '}
+      <a
+        href={`#/history/STOCK_REQUESTS/${r.id}`}
+        aria-label={`History of the request for ${r.product.name}`}
+      >
+        History
+      </a>
     </p>
   );
 }
