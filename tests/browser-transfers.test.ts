@@ -83,4 +83,38 @@ describeBrowser('browser: transfers between branches', () => {
     await expect.poll(() => asker.locator('ol.history > li').count()).toBe(3);
     expect(h.consoleErrors).toEqual([]);
   });
+  it('a request made offline is kept on the device and reaches the other branch once back online', async () => {
+    const sql = h.db.pool;
+    const {
+      rows: [product],
+    } = await sql.query("SELECT id, name FROM products WHERE sku = 'SKU-0016'");
+    const count = async () =>
+      Number(
+        (await sql.query('SELECT count(*) FROM stock_requests WHERE product_id = $1', [product.id])).rows[0]
+          .count,
+      );
+    const [asker, asked] = await Promise.all([
+      h.signedIn('manager.dt@example.com', '#/transfers'),
+      h.signedIn('manager.hb@example.com', '#/transfers'),
+    ]);
+    const form = asker.getByRole('form', { name: 'Ask another branch' });
+    await form.getByLabel('Product').locator(`option[value="${product.id}"]`).waitFor({ state: 'attached' });
+    await asker.context().setOffline(true);
+    await asker.getByTestId('connection').filter({ hasText: 'Offline' }).waitFor();
+    await form.getByLabel('From branch').selectOption({ label: 'HB · Harbour' });
+    await form.getByLabel('Product').selectOption(product.id);
+    await form.getByLabel('Quantity').fill('2');
+    await form.getByRole('button', { name: 'Ask for stock' }).click();
+    await asker.getByText('Saved on this device').waitFor();
+    expect(await count()).toBe(0);
+
+    await asker.context().setOffline(false);
+    await asker.getByTestId('pending').filter({ hasText: 'All changes sent' }).waitFor({ timeout: 15_000 });
+    await expect.poll(count).toBe(1);
+    await asked
+      .getByRole('listitem', { name: `Downtown (DT) asks for ${product.name}` })
+      .getByTestId('request-status')
+      .filter({ hasText: 'Requested' })
+      .waitFor({ timeout: 5000 });
+  });
 });
