@@ -34,7 +34,7 @@ export class CatchUpPool {
     readonly size: number,
     log: Logger,
   ) {
-    this.pool = new pg.Pool({ ...base.options, max: size });
+    this.pool = new pg.Pool({ ...base.options, max: size, application_name: 'branchline-feed-catchup' });
     this.pool.on('error', (err) =>
       log.warn({ module: 'feed-catchup', err: err.message }, 'idle catch-up connection failed'),
     );

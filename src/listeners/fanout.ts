@@ -276,6 +276,7 @@ class Member implements Joined {
       if (pos && this.last && this.stream && !this.pending) {
         // Behind a burst: continue from the log (this change included), paced by what the client
         // reads; catch-up ends it with SUBSCRIBER_TOO_SLOW if the client stops reading.
+        this.group.fanout.feed.counters.burstCatchUps++;
         const from = this.last;
         void this.catchUp(this.stream, { xid: from.x.toString(), id: from.i.toString() }, this.hubPosition());
         return false;

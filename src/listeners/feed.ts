@@ -28,10 +28,12 @@ import {
 } from './cursor.ts';
 import { type DashboardStream, Dashboards } from './dashboard.ts';
 import { type Grant, Grants } from './grants.ts';
+import { graphql } from './graphql.ts';
 import { Hub } from './hub.ts';
 import { pruneChangeLog } from './prune.ts';
 import { ChangeReader, type ChangeRow } from './reader.ts';
 import { FeedStream, feedError } from './stream.ts';
+import { isTransient } from './transient.ts';
 import { FEED_CHANNEL, Wakeup } from './wakeup.ts';
 
 export interface FeedOptions {
@@ -93,6 +95,8 @@ export class Feed {
   /** Client subscriptions registered since start (monotonic) and open now: readiness. */
   opened = 0;
   active = 0;
+  /** Subscribers that fell behind a burst and continued from the log (stream.ts, fanout.ts). */
+  readonly counters = { burstCatchUps: 0 };
   private readonly waiters = new Set<() => void>();
   /** The graphql-ws grouping layer, once the app has built it (its counters are for tests). */
   fanout: { readonly size: number; readonly executions: number } | null = null;
@@ -303,6 +307,13 @@ export class Feed {
       return position;
     } catch (err) {
       if (err instanceof CursorError) throw feedError(err.code, err.message);
+      // The database unreachable for a moment: UNAVAILABLE on SSE too (graphql-ws reports any
+      // failure to start so), never a masked internal error.
+      if (isTransient(err)) {
+        throw new graphql.GraphQLError('The subscription could not start; try again', {
+          extensions: { code: 'UNAVAILABLE' },
+        });
+      }
       throw err;
     }
   }

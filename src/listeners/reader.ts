@@ -21,7 +21,8 @@
  *   back, a PITR, a failover, a crash that lost asynchronous commits), it rotates the epoch (only
  *   when the log went back: a new timeline or system identifier changes it by itself), starts
  *   again at the new live end and reports it: every subscription ends with CURSOR_EXPIRED. The
- *   position never goes backwards within one epoch. Catch-up pages check the epoch too.
+ *   position never goes backwards within one epoch. Catch-up pages check the epoch too, and that
+ *   the position they catch up to is still of this history (a restore the reader has not seen yet).
  * - Catch-up reads and the cursor check of a starting subscription run on the feed's own small
  *   pool (catchup.ts), never on the API's pool.
  */
@@ -51,6 +52,7 @@ export interface ChangeRow extends FeedPosition {
 }
 
 export interface ReaderOptions {
+  /** Live reads (one at a time): the feed gives the reader a connection of its own. */
   pool: pg.Pool;
   /** Catch-up reads (`range`) run here, never on `pool` (the API's). */
   catchUp: CatchUpPool;
@@ -116,10 +118,19 @@ SELECT s.held, s.pruned_xid, s.pruned_id, s.epoch, s.reached, s.found, ${COLUMNS
      ORDER BY c.xid, c.id LIMIT $3) c ON true
  ORDER BY c.xid, c.id`;
 
-/** Catch-up read: rows in (after, until], which the live reader has already passed (all final). */
+/**
+ * Catch-up read: rows in (after, until], which the live reader has already passed (all final),
+ * plus whether `until` is still of this history ($6: its stamp or null): a restore the reader has
+ * not seen yet would otherwise let a catch-up read the new history up to a position of the lost
+ * one, transactions still open below it included.
+ */
 const RANGE_SQL = `
-SELECT false AS held, s.pruned_xid, s.pruned_id, s.epoch, ${COLUMNS}
-  FROM (SELECT f.pruned_xid, f.pruned_id::text AS pruned_id, branchline_feed_epoch() AS epoch
+SELECT false AS held, s.pruned_xid, s.pruned_id, s.epoch, s.reached, s.found, ${COLUMNS}
+  FROM (SELECT f.pruned_xid, f.pruned_id::text AS pruned_id, branchline_feed_epoch() AS epoch,
+               ($3::xid8, $4::bigint) <= (pg_snapshot_xmin(pg_current_snapshot()), 0::bigint) AS reached,
+               ($6::bigint IS NULL OR EXISTS (
+                  SELECT 1 FROM change_log a WHERE a.xid = $3::xid8 AND a.id = $4::bigint
+                     AND branchline_change_stamp(a.created_at) = $6::bigint)) AS found
           FROM feed_state f WHERE f.id = 1) s
   LEFT JOIN LATERAL (
     SELECT * FROM change_log c
@@ -362,6 +373,15 @@ export class ChangeReader {
           'CURSOR_EXPIRED',
         );
       }
+      if (rows[0] && (!rows[0].reached || !rows[0].found)) {
+        // Where the live reader got to is not in the database's history any more (restored, failed
+        // over, commits lost) and the reader has not noticed yet: it will now.
+        this.request();
+        throw new CursorError(
+          'The database history changed (restored or failed over); reload and subscribe again',
+          'CURSOR_EXPIRED',
+        );
+      }
       const changes = rows.filter((r) => r.xid !== null).map(toRow);
       if (changes.length === 0) return;
       const last = changes[changes.length - 1] as ChangeRow;
@@ -378,7 +398,7 @@ export class ChangeReader {
   private rangePage(from: FeedPosition, until: FeedPosition, pageSize: number, cancelled?: () => boolean) {
     const page = this.opts.catchUp.query<RawRow>(
       RANGE_SQL,
-      [from.xid, from.id, until.xid, until.id, pageSize],
+      [from.xid, from.id, until.xid, until.id, pageSize, until.stamp ?? null],
       cancelled,
     );
     // A prefetched page may fail while nobody awaits it yet (or ever, if the caller stops early):

@@ -51,6 +51,8 @@ export const STALL_MS = 2000;
 export interface FeedSource {
   hub: Hub;
   reader: ChangeReader;
+  /** Burst catch-ups started (a subscriber behind a burst continuing from the log). */
+  counters?: { burstCatchUps: number };
 }
 
 export class FeedStream implements AsyncIterableIterator<ChangeRow> {
@@ -140,6 +142,7 @@ export class FeedStream implements AsyncIterableIterator<ChangeRow> {
       }
       // Reading, but behind a burst: continue from the log (this row included), paced by the
       // consumer; live rows wait meanwhile.
+      if (this.source.counters) this.source.counters.burstCatchUps++;
       this.pending = [];
       void this.catchUp(this.source.hub.position ?? row);
       return;
