@@ -48,6 +48,17 @@ const schema = z.object({
   BUSINESS_NAME: z.string().trim().min(1).max(200).default(SALES.businessName),
   TAX_RATE_PERCENT: z.coerce.number().min(0).max(100).optional(),
   TAX_LABEL: z.string().trim().min(1).max(40).default(SALES.taxLabel),
+  // The money everywhere in the app: an ISO 4217 code, and optionally the symbol to write.
+  CURRENCY: z
+    .string()
+    .trim()
+    .toUpperCase()
+    .refine(
+      (c) => /^[A-Z]{3}$/.test(c) && Intl.supportedValuesOf('currency').includes(c),
+      'must be an ISO 4217 code such as EUR',
+    )
+    .default(SALES.currency),
+  CURRENCY_SYMBOL: z.string().trim().min(1).max(8).optional(),
   FEED_RETENTION_DAYS: z.coerce.number().positive().max(3650).default(7),
   FEED_POLL_MS: z.coerce.number().int().min(100).max(5000).default(2000),
   FEED_HEARTBEAT_MS: z.coerce.number().int().min(200).max(60_000).default(2000),

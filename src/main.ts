@@ -79,6 +79,8 @@ async function main() {
         businessName: config.BUSINESS_NAME,
         taxRatePercent: config.TAX_RATE_PERCENT ?? null,
         taxLabel: config.TAX_LABEL,
+        currency: config.CURRENCY,
+        currencySymbol: config.CURRENCY_SYMBOL ?? null,
       },
       documents: {
         maxBodyBytes: config.MAX_BODY_BYTES,

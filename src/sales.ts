@@ -19,6 +19,10 @@ export interface SalesSettings {
   taxRatePercent: number | null;
   /** The tax's name on receipts, e.g. VAT. */
   taxLabel: string;
+  /** ISO 4217 code of the money everywhere (prices, totals, payments), e.g. EUR. */
+  currency: string;
+  /** How the app writes the currency, e.g. "Fr."; null: the browser language's own symbol. */
+  currencySymbol: string | null;
 }
 
 export const DEFAULT_SALES_SETTINGS: SalesSettings = {
@@ -26,6 +30,8 @@ export const DEFAULT_SALES_SETTINGS: SalesSettings = {
   businessName: 'Branchline',
   taxRatePercent: null,
   taxLabel: 'VAT',
+  currency: 'EUR',
+  currencySymbol: null,
 };
 
 /** How far back a sale made on a device may be dated (soldAt). */

@@ -182,7 +182,7 @@ describeBrowser('browser: live views', () => {
     ]);
     await page.locator('article.card').first().waitFor();
     expect(await page.locator('article.card').count()).toBe(3);
-    await page.locator('figure svg').first().waitFor();
+    await page.locator('figure canvas').first().waitFor();
     await expect.poll(() => page.getByTestId('orders-today').first().innerText()).toMatch(/^\d+$/);
     await shot(page, 'dashboard');
     await qty(phone, 'SKU-0001').waitFor();
@@ -196,6 +196,8 @@ describeBrowser('browser: live views', () => {
     expect(
       await page.evaluate(() => JSON.parse(localStorage.getItem('branchline.session') ?? '{}').branchId),
     ).toBe((await h.db.pool.query("SELECT id FROM branches WHERE code = 'HB'")).rows[0].id);
+    // On a phone, Sign out is in the top bar's menu.
+    await phone.getByRole('button', { name: 'Menu' }).click();
     await phone.getByRole('button', { name: 'Sign out' }).click();
     await phone.getByRole('button', { name: 'Sign in' }).waitFor();
     expect(await phone.evaluate(() => localStorage.getItem('branchline.session'))).toBeNull();

@@ -72,7 +72,7 @@ describeBrowser('browser: offline sales', () => {
     await till.getByText('Saved on this device').waitFor();
     const outbox = till.locator('#outbox');
     await outbox.getByText('1 waiting to be sent').click();
-    await outbox.getByText(/Order of 1 item \(11\.81\)/).waitFor();
+    await outbox.getByText(/Order of 1 item \(€11\.81\)/).waitFor();
     await till.getByTestId('receipt-number').filter({ hasText: 'Not yet sent' }).waitFor();
     await till.waitForTimeout(1500);
     await till.context().setOffline(false);
@@ -85,7 +85,7 @@ describeBrowser('browser: offline sales', () => {
     const note = till.getByTestId('receipt').getByTestId('price-note');
     await note.waitFor();
     expect(await note.innerText()).toMatch(
-      /Price changed while offline[\s\S]*shown 11\.81, now 22\.22; charged 11\.81/,
+      /Price changed while offline[\s\S]*shown €11\.81, now €22\.22; charged €11\.81/,
     );
     await till.getByTestId('price-changed-notice').waitFor();
     await shot(till, 'till-offline-price-changed');
@@ -111,7 +111,7 @@ describeBrowser('browser: offline sales', () => {
     // The order detail shows the note too.
     await till.getByTestId('price-changed-notice').getByRole('link').click();
     await till.getByRole('heading', { name: `Order ${rows[0].number}` }).waitFor();
-    expect(await till.getByTestId('price-note').innerText()).toMatch(/shown 11\.81, now 22\.22/);
+    expect(await till.getByTestId('price-note').innerText()).toMatch(/shown €11\.81, now €22\.22/);
   });
 
   it('offline, counts a queued sale in the stock view and refuses to sell more than is left', async () => {

@@ -46,7 +46,7 @@ describeBrowser('browser: till sales, orders and exports', () => {
     // Not enough cash is refused before anything is sent.
     await page.getByLabel('Cash tendered').fill('20');
     await page.getByRole('button', { name: 'Place order' }).click();
-    await page.getByText('Cash tendered 20.00 is less than the total 24.80.').first().waitFor();
+    await page.getByText('Cash tendered €20.00 is less than the total €24.80.').first().waitFor();
     await page.getByLabel('Cash tendered').fill('30');
     await page.getByRole('button', { name: 'Place order' }).click();
     await page.getByText(/Order DT-\d{6} placed/).waitFor();
@@ -56,12 +56,12 @@ describeBrowser('browser: till sales, orders and exports', () => {
       .getByTestId('receipt-number')
       .filter({ hasText: /Order DT-\d{6}/ })
       .waitFor();
-    expect(await receipt.getByTestId('receipt-total').innerText()).toBe('24.80');
-    expect(await receipt.getByTestId('receipt-change').innerText()).toBe('5.20');
+    expect(await receipt.getByTestId('receipt-total').innerText()).toBe('€24.80');
+    expect(await receipt.getByTestId('receipt-change').innerText()).toBe('€5.20');
     const text = await receipt.innerText();
     expect(text).toContain('Branchline');
     expect(text).toContain('DT · Downtown');
-    expect(text).toMatch(/Cash\s+30\.00/);
+    expect(text).toMatch(/Cash\s+€30\.00/);
     const number = text.match(/DT-\d{6}/)?.[0];
     const { rows } = await h.db.pool.query(
       `SELECT o.status, p.method, p.amount, p.tendered, p.change FROM orders o JOIN payments p ON p.order_id = o.id

@@ -43,6 +43,13 @@ const SalesSettingsRef = builder.objectRef<SalesSettings>('SalesSettings').imple
       description: 'Tax included in prices, in percent; null when receipts show no tax.',
     }),
     taxLabel: t.exposeString('taxLabel'),
+    currency: t.exposeString('currency', {
+      description: 'ISO 4217 code of all amounts (CURRENCY), e.g. EUR.',
+    }),
+    currencySymbol: t.exposeString('currencySymbol', {
+      nullable: true,
+      description: "How to write the currency (CURRENCY_SYMBOL); null: the browser language's symbol.",
+    }),
     offlinePricePolicy: t.string({
       description:
         '`shown`: a sale is charged the unit prices the till showed; `current`: the catalogue prices when it arrives (OFFLINE_PRICE_POLICY).',

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { describe, it } from 'vitest';
-import { type App, buildApp } from '../../src/app.ts';
+import { type App, type AppOptions, buildApp } from '../../src/app.ts';
 import { ensureWebBuild, webDist } from '../../src/web/build.ts';
 import { createTestDatabase, type TestDatabase, testLog } from './db.ts';
 
@@ -53,7 +53,7 @@ export interface WebHarness {
   app: App;
   browser: Browser;
   /** A fresh browser context (its own storage, service worker and offline switch). */
-  context(): Promise<BrowserContext>;
+  context(opts?: { locale?: string }): Promise<BrowserContext>;
   /**
    * A page in a new context, signed in as `email`, showing `hash` (e.g. `#/stock`); `init` runs in
    * the page before the app (e.g. to take WebSocket away); `form` signs in through the sign-in
@@ -62,7 +62,12 @@ export interface WebHarness {
   signedIn(
     email: string,
     hash?: string,
-    opts?: { viewport?: { width: number; height: number }; init?: () => void; form?: boolean },
+    opts?: {
+      viewport?: { width: number; height: number };
+      init?: () => void;
+      form?: boolean;
+      locale?: string;
+    },
   ): Promise<Page>;
   /**
    * Stops (false) or resumes (true) serving the web app's files, so that a page that still loads
@@ -74,7 +79,8 @@ export interface WebHarness {
   stop(): Promise<void>;
 }
 
-export async function startWebHarness(): Promise<WebHarness> {
+/** `sales`: the server's sales settings (e.g. its currency), as buildApp takes them. */
+export async function startWebHarness(opts: { sales?: AppOptions['sales'] } = {}): Promise<WebHarness> {
   await ensureWebBuild(testLog);
   // A private copy of the build, which serveWeb(false) moves out of the server's reach.
   const webDir = await mkdtemp(path.join(tmpdir(), 'branchline-web-'));
@@ -88,6 +94,7 @@ export async function startWebHarness(): Promise<WebHarness> {
     poolSize: 8,
     webDist: served,
     feed: { pollMs: 500 },
+    sales: opts.sales,
   });
   const { url } = await app.start(0, '127.0.0.1');
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
@@ -106,14 +113,18 @@ export async function startWebHarness(): Promise<WebHarness> {
       if (on) await rename(hidden, served);
       else await rename(served, hidden);
     },
-    async context() {
-      const context = await browser.newContext({ baseURL: url, viewport: { width: 1280, height: 800 } });
+    async context(options = {}) {
+      const context = await browser.newContext({
+        baseURL: url,
+        viewport: { width: 1280, height: 800 },
+        locale: options.locale,
+      });
       contexts.push(context);
       context.on('page', (page) => watch(page));
       return context;
     },
     async signedIn(email, hash = '#/stock', opts = {}) {
-      const context = await harness.context();
+      const context = await harness.context({ locale: opts.locale });
       if (!opts.form) {
         // The session the sign-in form would store (one login per user and run: scrypt is slow).
         sessions.set(email, sessions.get(email) ?? sessionFor(url, email));

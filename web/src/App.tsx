@@ -4,18 +4,18 @@
  * the outbox and the change feed; signing out stops them and clears this device's data.
  */
 import type { IntrospectionQuery } from 'graphql';
-import { useEffect, useMemo, useSyncExternalStore } from 'react';
-import { Provider } from 'urql';
+import { useEffect, useMemo, useState, useSyncExternalStore } from 'react';
+import { gql, Provider, useQuery } from 'urql';
 import { createUrqlClient, senderFor } from './client.ts';
 import { feedReady, reloadEpoch, startFeed, stopFeed } from './feed.ts';
-import { parseRoute } from './lib/format.ts';
+import { currency, parseRoute, setCurrency } from './lib/format.ts';
 import { useStore } from './lib/store.ts';
 import { clearOutbox, pump, startOutbox } from './outbox/queue.ts';
 import { canEditCatalog, canManage, currentBranch, isAdmin, type Session, session } from './session.ts';
 import { status } from './status.ts';
 import { CSRF_HEADERS, startTransport, stopTransport } from './transport.ts';
-import { BackupView, BackupWarning } from './views/BackupView.tsx';
 import { AccountView } from './views/AccountView.tsx';
+import { BackupView, BackupWarning } from './views/BackupView.tsx';
 import { ConflictDialog } from './views/ConflictDialog.tsx';
 import { CustomersView } from './views/CustomersView.tsx';
 import { DashboardView } from './views/DashboardView.tsx';
@@ -164,11 +164,37 @@ const NAV: { view: string; label: string; show: (s: Session) => boolean }[] = [
   { view: 'sync', label: 'Sync status', show: (s) => s.user.role === 'ADMIN' },
 ];
 
+const App_SettingsQuery = gql`
+  query App_SettingsQuery {
+    salesSettings {
+      currency
+      currencySymbol
+    }
+  }
+`;
+
+/** The business's currency for money() (kept on the device for offline starts). */
+function useCurrencySetting() {
+  const [{ data }] = useQuery<{ salesSettings: { currency: string; currencySymbol: string | null } }>({
+    query: App_SettingsQuery,
+  });
+  const settings = data?.salesSettings;
+  useEffect(() => {
+    if (settings) setCurrency({ code: settings.currency, symbol: settings.currencySymbol ?? null });
+  }, [settings]);
+  return useStore(currency);
+}
+
 function Shell({ s }: { s: Session }) {
   const route = parseRoute(useHash());
   const epoch = useStore(reloadEpoch);
+  const money = useCurrencySetting();
   const branch = currentBranch(s);
   const view = route.view || 'stock';
+  // On a phone the navigation folds into a menu under the one-row top bar; a route change closes it.
+  const [menu, setMenu] = useState(false);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: closes the menu whenever the route changes
+  useEffect(() => setMenu(false), [view, route.id]);
 
   useEffect(() => {
     const label =
@@ -217,46 +243,65 @@ function Shell({ s }: { s: Session }) {
       <a className="skip" href="#main">
         Skip to content
       </a>
-      <header className="topbar">
+      <header className={menu ? 'topbar menu-open' : 'topbar'}>
         <span className="brand">Branchline</span>
-        <nav aria-label="Main">
-          <ul>
-            {NAV.filter((n) => n.show(s)).map((n) => (
-              <li key={n.view}>
-                <a href={`#/${n.view}`} aria-current={view === n.view ? 'page' : undefined}>
-                  {n.label}
-                </a>
-              </li>
-            ))}
-          </ul>
-        </nav>
-        <div className="who">
-          <label>
-            <span className="sr-only">Branch</span>
-            <select
-              value={s.branchId}
-              onChange={(e) => session.set({ ...s, branchId: e.target.value })}
-              aria-label="Branch"
-            >
-              {s.branches.map((b) => (
-                <option key={b.id} value={b.id}>
-                  {b.code} · {b.name}
-                </option>
+        <span className="here" aria-hidden="true">
+          {NAV.find((n) => n.view === view)?.label}
+        </span>
+        <button
+          type="button"
+          className="menu-toggle"
+          aria-expanded={menu}
+          aria-controls="topbar-menu"
+          onClick={() => setMenu((m) => !m)}
+        >
+          Menu
+        </button>
+        <div className="menu" id="topbar-menu">
+          <nav aria-label="Main">
+            <ul>
+              {NAV.filter((n) => n.show(s)).map((n) => (
+                <li key={n.view}>
+                  <a href={`#/${n.view}`} aria-current={view === n.view ? 'page' : undefined}>
+                    {n.label}
+                  </a>
+                </li>
               ))}
-            </select>
-          </label>
-          <span className="user" title={s.user.email}>
-            {s.user.name} <small>({s.user.role.toLowerCase()})</small>
-          </span>
-          <a href="#/account" aria-current={view === 'account' ? 'page' : undefined}>
-            My account
-          </a>
-          <button type="button" className="link" onClick={() => void confirmSignOut()}>
-            Sign out
-          </button>
+            </ul>
+          </nav>
+          <div className="who">
+            <label>
+              <span className="sr-only">Branch</span>
+              <select
+                value={s.branchId}
+                onChange={(e) => session.set({ ...s, branchId: e.target.value })}
+                aria-label="Branch"
+              >
+                {s.branches.map((b) => (
+                  <option key={b.id} value={b.id}>
+                    {b.code} · {b.name}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <span className="user" title={s.user.email}>
+              {s.user.name} <small>({s.user.role.toLowerCase()})</small>
+            </span>
+            <a href="#/account" aria-current={view === 'account' ? 'page' : undefined}>
+              My account
+            </a>
+            <button type="button" className="link" onClick={() => void confirmSignOut()}>
+              Sign out
+            </button>
+          </div>
         </div>
       </header>
-      <main id="main" tabIndex={-1} key={`${epoch}:${s.branchId}`} aria-label={branch?.name}>
+      <main
+        id="main"
+        tabIndex={-1}
+        key={`${epoch}:${s.branchId}:${money.code}:${money.symbol}`}
+        aria-label={branch?.name}
+      >
         {s.user.role === 'ADMIN' && view !== 'backups' && <BackupWarning />}
         {content}
       </main>

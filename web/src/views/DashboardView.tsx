@@ -11,6 +11,7 @@ import { useStore } from '../lib/store.ts';
 import { useQueuedSales } from '../outbox/pending.ts';
 import type { Session, SessionBranch } from '../session.ts';
 import { reconnects } from '../transport.ts';
+import { SalesChart } from './SalesChart.tsx';
 import { type StockRow, StockView_Query } from './StockView.tsx';
 
 export const DashboardView_OrdersQuery = gql`
@@ -133,9 +134,6 @@ function BranchCard({ branch, from }: { branch: SessionBranch; from: string }) {
   const stockValue = live ? Number(live.stockValue) : figures.stockValue;
   const lowStock = live ? live.lowStockCount : figures.lowStock;
   const max = Math.max(1, ...figures.days.map((d) => d.total));
-  const W = 280;
-  const H = 90;
-  const bar = W / 14;
 
   return (
     <article className="card" aria-labelledby={`dash-${branch.id}`} data-branch={branch.code}>
@@ -167,37 +165,7 @@ function BranchCard({ branch, from }: { branch: SessionBranch; from: string }) {
         </p>
       )}
       <figure>
-        <svg
-          viewBox={`0 0 ${W} ${H + 16}`}
-          role="img"
-          aria-label={`Sales over the last 14 days at ${branch.name}`}
-        >
-          {figures.days.map((d, i) => {
-            const h = (d.total / max) * H;
-            const label = new Date(d.day).toLocaleDateString('en-GB', { day: 'numeric', month: 'short' });
-            return (
-              <g key={d.day}>
-                <rect
-                  x={i * bar + 2}
-                  y={H - h}
-                  width={bar - 4}
-                  height={Math.max(h, d.total > 0 ? 1 : 0)}
-                  rx="2"
-                >
-                  <title>
-                    {label}: {money(d.total)}
-                  </title>
-                </rect>
-                {i % 3 === 1 && (
-                  <text x={i * bar + bar / 2} y={H + 12} textAnchor="middle">
-                    {new Date(d.day).getDate()}
-                  </text>
-                )}
-              </g>
-            );
-          })}
-          <line x1="0" x2={W} y1={H} y2={H} />
-        </svg>
+        <SalesChart days={figures.days} label={`Sales over the last 14 days at ${branch.name}`} />
         <figcaption className="muted">
           Sales, last 14 days (peak {money(max)})
           {orderData?.orders.pageInfo.hasNextPage ? ' — from the newest 200 orders only' : ''}
