@@ -100,6 +100,7 @@ export function TillCustomer({
     if (!text.ok) return;
     setAdded((prev) => [{ id: input.id, name: input.name, phone: input.phone, email: input.email }, ...prev]);
     onChange(input.id);
+    setQuery('');
     setForm({ name: '', phone: '', email: '' });
     setAdding(false);
   }
