@@ -32,6 +32,16 @@ describe('config', () => {
     );
   });
 
+  it('takes the currency as an ISO 4217 code (EUR by default) and an optional symbol', () => {
+    expect(loadConfig({})).toMatchObject({ CURRENCY: 'EUR' });
+    expect(loadConfig({ CURRENCY: 'chf', CURRENCY_SYMBOL: 'Fr.' })).toMatchObject({
+      CURRENCY: 'CHF',
+      CURRENCY_SYMBOL: 'Fr.',
+    });
+    expect(() => loadConfig({ CURRENCY: 'euro' })).toThrow(/CURRENCY: must be an ISO 4217 code/);
+    expect(() => loadConfig({ CURRENCY: 'XYZ' })).toThrow(/CURRENCY: must be an ISO 4217 code/);
+  });
+
   it('documents every variable in .env.example', async () => {
     const { readFile } = await import('node:fs/promises');
     const example = await readFile('.env.example', 'utf8');
