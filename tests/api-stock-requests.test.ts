@@ -315,3 +315,38 @@ describe('stock request history', () => {
     expect((await t.gql(HISTORY, { id: r.id }, mgrNG)).data?.history).toEqual([]);
   });
 });
+
+describe('stock requests in the change feed', () => {
+  it('reach both branches (also with changes(branchId) of the branch asked), live and in catch-up; no third branch', async () => {
+    const { CHANGES, subscribeWs, waitFor, wsClient } = await import('./helpers/feed.ts');
+    type Change = { table: string; rowId: string; cursor: string };
+    const feed = t.app.services.feed;
+    const cursorQuery = 'query ($b: ID!) { stockRequests(branchId: $b) { feedCursor } }';
+    const before = (await t.gql(cursorQuery, { b: s.branches.DT }, admin)).data?.stockRequests.feedCursor;
+    const [hb, ng, dt] = [wsClient(t.wsUrl, mgrHB), wsClient(t.wsUrl, mgrNG), wsClient(t.wsUrl, mgrDT)];
+    const tables = ['stock_requests', 'products'];
+    const opened = feed.opened;
+    const asked = subscribeWs<Change>(hb, CHANGES, { tables, branchId: s.branches.HB }, 'changes');
+    const third = subscribeWs<Change>(ng, CHANGES, { tables }, 'changes');
+    const asking = subscribeWs<Change>(dt, CHANGES, { tables, branchId: s.branches.DT }, 'changes');
+    await feed.waitFor((f: { opened: number }) => f.opened >= opened + 3);
+    const r = await ask(1, s.productIds[48]);
+    const marker = s.productIds[49];
+    await t.db.pool.query("UPDATE products SET name = name || '~' WHERE id = $1", [marker]);
+    const seen = (c: { events: Change[] }, id: string) => c.events.some((e) => e.rowId === id);
+    await waitFor(() => [asked, third, asking].every((c) => seen(c, marker)), 10_000, 'the marker');
+    expect(seen(asked, r.id)).toBe(true);
+    expect(seen(asking, r.id)).toBe(true);
+    expect(seen(third, r.id)).toBe(false);
+    const replay = subscribeWs<Change>(
+      hb,
+      CHANGES,
+      { tables, branchId: s.branches.HB, after: before },
+      'changes',
+    );
+    await waitFor(() => seen(replay, marker), 10_000, 'catch-up');
+    expect(seen(replay, r.id)).toBe(true);
+    for (const c of [asked, third, asking, replay]) c.stop();
+    await Promise.all([hb.dispose(), ng.dispose(), dt.dispose()]);
+  });
+});
