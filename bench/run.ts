@@ -4,7 +4,7 @@
  * `--profile` writes a CPU profile of the Branchline server for the first measured round of each
  * figure to bench/results/profiles/ (`--cpu-prof`: of the server's whole life instead).
  *
- * Parts: latency, fanout, write, catchup, memory, import (default: all). Every run starts its own
+ * Parts: latency, fanout, write, catchup, memory, import, scale (default: all). Every run starts its own
  * embedded PostgreSQL in a temporary directory, runs the servers and subscribers in child
  * processes on 127.0.0.1, stops by itself (a watchdog ends a run that overstays), prints each
  * figure with its workload, writes bench/results/<date>.{json,md}, and exits non-zero when any
@@ -21,9 +21,10 @@ import { runCatchUp } from './parts/catchup.ts';
 import { runFeed } from './parts/feed.ts';
 import { runImportBench } from './parts/import.ts';
 import { runMemory } from './parts/memory.ts';
+import { runScale } from './parts/scale.ts';
 import { runWrites } from './parts/write.ts';
 
-const PARTS = ['latency', 'fanout', 'write', 'catchup', 'memory', 'import'] as const;
+const PARTS = ['latency', 'fanout', 'write', 'catchup', 'memory', 'import', 'scale'] as const;
 type Part = (typeof PARTS)[number];
 
 function parseArgs(argv: string[]) {
@@ -107,6 +108,7 @@ async function main(): Promise<number> {
     if (parts.has('catchup')) await attempt('catchup', () => runCatchUp(ctx));
     if (parts.has('memory')) await attempt('memory', () => runMemory(ctx));
     if (parts.has('import')) await attempt('import', () => runImportBench(ctx));
+    if (parts.has('scale')) await attempt('scale', () => runScale(ctx));
   } finally {
     await db.stop().catch(() => {});
   }
