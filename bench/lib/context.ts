@@ -26,7 +26,7 @@ export const FULL: Scale = {
   sizes: [100, 1000, 5000],
   rounds: 3,
   roundMs: 6000,
-  moderateRates: [20, 50],
+  moderateRates: [20, 50, 200],
   writeConcurrency: [16, 64],
   catchUpChanges: 100_000,
   idleSizes: [0, 1000, 10_000],

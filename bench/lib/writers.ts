@@ -1,14 +1,14 @@
 /**
- * The writes of the feed benchmarks, one per system:
- * - Branchline: `updateProduct(id, expectedVersion, patch: { description })` over HTTP, with the
- *   version each product had after its last write (each product is written by one write at a
- *   time, so no write conflicts).
- * - Baseline: the same UPDATE by a raw `pg` pool (autocommit) on `bench_products`.
- * Both tag the row with `b:<seq>` and record the time the commit was acknowledged.
+ * The writes of the feed benchmarks: the same raw SQL UPDATE for both systems, by a raw `pg` pool
+ * (autocommit, one row per transaction), on `products` (Branchline: the change-log trigger) or
+ * `bench_products` (baseline: the NOTIFY trigger with the row). Both tag the row with `b:<seq>`
+ * and record the moment the commit was acknowledged to the writer, so the latency clock starts
+ * at the same point for both (commit acknowledged, not a mutation's HTTP response, which comes
+ * later and would flatter Branchline). `updateProduct` over HTTP is the write part's business.
  */
 import type pg from 'pg';
 import type { BenchDatabase } from './cluster.ts';
-import { type GraphqlClient, graphqlClient, type Seqs } from './load.ts';
+import type { Seqs } from './load.ts';
 import { now } from './stats.ts';
 import type { System } from './systems.ts';
 
@@ -19,8 +19,6 @@ export const UPDATE_PRODUCT = `mutation Bench($id: ID!, $v: Int!, $d: String) {
     ... on Error { message }
   }
 }`;
-
-type UpdateResult = { updateProduct: { __typename: string; data?: { version: number }; message?: string } };
 
 /** Products free to write, with their current versions. */
 export class ProductPool {
@@ -55,41 +53,20 @@ export interface FeedWriter {
 
 export async function feedWriter(sys: System, db: BenchDatabase, seqs: Seqs): Promise<FeedWriter> {
   const products = await ProductPool.load(db.pool, sys.table);
-  if (sys.kind === 'baseline') {
-    return {
-      async write() {
-        const p = await products.take();
-        const seq = seqs.take();
-        try {
-          await db.pool.query('UPDATE bench_products SET description = $2 WHERE id = $1', [p.id, `b:${seq}`]);
-          seqs.committed(seq, now());
-          sys.committed(seq);
-        } finally {
-          products.give(p);
-        }
-      },
-      close() {},
-    };
-  }
-  const client: GraphqlClient = graphqlClient(`http://127.0.0.1:${sys.port}`, db.token, 64);
+  const sql = `UPDATE ${sys.table} SET description = $2 WHERE id = $1`;
   return {
     async write() {
       const p = await products.take();
       const seq = seqs.take();
       try {
-        const res = await client.request<UpdateResult>(UPDATE_PRODUCT, {
-          id: p.id,
-          v: p.version,
-          d: `b:${seq}`,
-        });
-        const r = res.updateProduct;
-        if (!r.data) throw new Error(`updateProduct: ${r.__typename} ${r.message ?? ''}`);
+        await db.pool.query(sql, [p.id, `b:${seq}`]);
+        // The commit is acknowledged: the clock of every delivery of this change starts here.
         seqs.committed(seq, now());
-        p.version = r.data.version;
+        sys.committed(seq);
       } finally {
         products.give(p);
       }
     },
-    close: () => client.close(),
+    close() {},
   };
 }

@@ -182,6 +182,8 @@ export async function runWrites(ctx: BenchContext): Promise<void> {
         }
         const g = median(gql);
         const s = median(sql);
+        // The target holds only if every round (each a GraphQL round next to its raw SQL round) meets it.
+        const ratios = gql.map((x, i) => x / (sql[i] as number));
         ctx.results.add({
           part: `Write throughput, ${op}, ${clients} concurrent clients`,
           workload:
@@ -195,9 +197,16 @@ export async function runWrites(ctx: BenchContext): Promise<void> {
               branchline: g,
               baseline: s,
               ratio: g / s,
-              target: '≥ 0.5× raw SQL',
-              met: g / s >= 0.5,
             },
+            ...gql.map((x, i) => ({
+              metric: `writes/s, round ${i + 1}`,
+              unit: '/s',
+              branchline: x,
+              baseline: sql[i] as number,
+              ratio: ratios[i] as number,
+              target: '≥ 0.5× raw SQL, every round',
+              met: (ratios[i] as number) >= 0.5,
+            })),
             {
               metric: 'CPU per write (Branchline: server; baseline: the raw pg client process)',
               unit: 'µs',
@@ -209,6 +218,7 @@ export async function runWrites(ctx: BenchContext): Promise<void> {
           details: {
             graphql: gql,
             sql,
+            ratios,
             serverCpuPerWrite: cpu,
             rawClientCpuPerWrite: rawCpu,
             failures: failures.slice(0, 5),
