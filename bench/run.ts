@@ -21,11 +21,14 @@ import { runCatchUp } from './parts/catchup.ts';
 import { runFeed } from './parts/feed.ts';
 import { runImportBench } from './parts/import.ts';
 import { runMemory } from './parts/memory.ts';
+import { runOffline } from './parts/offline.ts';
 import { runScale } from './parts/scale.ts';
 import { runWrites } from './parts/write.ts';
 
 const PARTS = ['latency', 'fanout', 'write', 'catchup', 'memory', 'import', 'scale'] as const;
-type Part = (typeof PARTS)[number];
+/** Parts run only when named: offline needs Chromium (npm run bench -- offline). */
+const NAMED_ONLY = ['offline'] as const;
+type Part = (typeof PARTS)[number] | (typeof NAMED_ONLY)[number];
 
 function parseArgs(argv: string[]) {
   const parts = new Set<Part>();
@@ -36,10 +39,10 @@ function parseArgs(argv: string[]) {
       flags.set(k as string, v ?? 'true');
     } else if (a === 'all') {
       for (const p of PARTS) parts.add(p);
-    } else if ((PARTS as readonly string[]).includes(a)) {
+    } else if ([...PARTS, ...NAMED_ONLY].includes(a as Part)) {
       parts.add(a as Part);
     } else {
-      throw new Error(`unknown part "${a}"; parts: ${PARTS.join(', ')}, all`);
+      throw new Error(`unknown part "${a}"; parts: ${[...PARTS, ...NAMED_ONLY].join(', ')}, all`);
     }
   }
   if (parts.size === 0) for (const p of PARTS) parts.add(p);
@@ -108,6 +111,7 @@ async function main(): Promise<number> {
     if (parts.has('catchup')) await attempt('catchup', () => runCatchUp(ctx));
     if (parts.has('memory')) await attempt('memory', () => runMemory(ctx));
     if (parts.has('import')) await attempt('import', () => runImportBench(ctx));
+    if (parts.has('offline')) await attempt('offline', () => runOffline(ctx));
     if (parts.has('scale')) await attempt('scale', () => runScale(ctx));
   } finally {
     await db.stop().catch(() => {});
