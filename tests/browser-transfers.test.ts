@@ -34,11 +34,15 @@ describeBrowser('browser: transfers between branches', () => {
     expect(await level('HB')).toBeGreaterThanOrEqual(5);
     const [hbBefore, dtBefore] = [await level('HB'), await level('DT')];
 
-    const [asker, asked] = await Promise.all([
+    const [asker, asked, dtStock] = await Promise.all([
       h.signedIn('manager.dt@example.com', '#/transfers'),
       h.signedIn('manager.hb@example.com', '#/transfers'),
+      h.signedIn('clerk.dt@example.com', '#/stock'),
     ]);
     await asked.getByText('No other branch has asked for stock.').waitFor();
+    const dtRow = dtStock.locator('tr[data-sku="SKU-0013"] td.qty');
+    await dtRow.waitFor();
+    expect(await dtRow.getByTestId('in-transit').count()).toBe(0);
 
     const form = asker.getByRole('form', { name: 'Ask another branch' });
     await form.getByLabel('From branch').selectOption({ label: 'HB · Harbour' });
@@ -61,10 +65,14 @@ describeBrowser('browser: transfers between branches', () => {
     // Downtown sees it in transit, live, and confirms receipt.
     const outgoing = asker.getByRole('listitem', { name: `Request of ${product.name} from Harbour (HB)` });
     await outgoing.getByText('5 in transit').waitFor({ timeout: 5000 });
+    // Downtown's stock view shows what is on its way, live.
+    await dtRow.getByTestId('in-transit').filter({ hasText: '(+5 in transit)' }).waitFor({ timeout: 5000 });
     await shot(asker, 'transfers');
     await outgoing.getByRole('button', { name: 'Confirm receipt' }).click();
     await outgoing.getByTestId('request-status').filter({ hasText: 'Received' }).waitFor();
     await expect.poll(() => level('DT')).toBe(dtBefore + 5);
+    await dtRow.filter({ hasText: String(dtBefore + 5) }).waitFor();
+    await expect.poll(() => dtRow.getByTestId('in-transit').count()).toBe(0);
     expect(await level('HB')).toBe(hbBefore - 5);
     await incoming.getByTestId('request-status').filter({ hasText: 'Received' }).waitFor({ timeout: 5000 });
 

@@ -43,6 +43,25 @@ export const StockView_Query = gql`
   }
 `;
 
+/** Stock on its way to the branch: approved transfers not yet received (Transfers view). */
+export const StockView_InTransit = gql`
+  query StockView_InTransit($branchId: ID!) {
+    stockRequests(branchId: $branchId, status: IN_TRANSIT, first: 200) {
+      feedCursor
+      edges {
+        node {
+          id
+          branchId
+          productId
+          inTransit
+          status
+          version
+        }
+      }
+    }
+  }
+`;
+
 export interface StockRow {
   id: string;
   branchId: string;
@@ -104,6 +123,19 @@ export function StockView({ s }: { s: Session }) {
   const [movingId, setMovingId] = useState<string | null>(null);
   const recent = useStore(recentlyChanged);
   const queued = useQueuedStock(s.branchId);
+  const [{ data: transitData }] = useQuery({
+    query: StockView_InTransit,
+    variables: { branchId: s.branchId },
+  });
+  const incoming = useMemo(() => {
+    const by = new Map<string, number>();
+    for (const e of transitData?.stockRequests.edges ?? []) {
+      const n = e.node as { branchId: string; productId: string; inTransit: number };
+      if (n.branchId === s.branchId && n.inTransit > 0)
+        by.set(n.productId, (by.get(n.productId) ?? 0) + n.inTransit);
+    }
+    return by;
+  }, [transitData, s.branchId]);
   const [, tick] = useState(0);
 
   useEffect(() => {
@@ -238,6 +270,12 @@ export function StockView({ s }: { s: Session }) {
                         {' '}
                         ({r.queued > 0 ? '+' : ''}
                         {r.queued} not yet sent)
+                      </span>
+                    )}
+                    {(incoming.get(r.productId) ?? 0) > 0 && (
+                      <span className="muted" data-testid="in-transit">
+                        {' '}
+                        (+{incoming.get(r.productId)} in transit)
                       </span>
                     )}
                     {r.lowStock && <span className="badge">Low</span>}
