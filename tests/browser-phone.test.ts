@@ -33,8 +33,8 @@ describeBrowser('browser: phones and looks', () => {
     await page.evaluate((to) => {
       location.hash = to;
     }, hash);
-    await page.waitForTimeout(50);
-    await page.waitForLoadState('networkidle').catch(() => {});
+    // Lists fill in from the cache and then the server: give them a moment.
+    await page.waitForTimeout(200);
   };
 
   /** Buttons and links on screen but outside the viewport or clipped by a scrolling ancestor. */
