@@ -35,7 +35,7 @@ beforeAll(async () => {
     metricsToken: TOKEN,
     passwordHashCost: 10,
     login: { maxFailures: 1, firstDelayMs: 60_000 },
-    feed: { heartbeatMs: 500, pollMs: 1000 },
+    feed: { heartbeatMs: 2000, pollMs: 1000 },
   });
   ({ url } = await app.start(0, '127.0.0.1'));
   admin = await tokenFor(db.pool, 'admin@example.com');
@@ -71,6 +71,8 @@ async function scrape(): Promise<Map<string, number>> {
   return figures;
 }
 const get = (m: Map<string, number>, key: string) => m.get(key) ?? 0;
+const waitForReady = () => waitFor(async () => (await fetch(`${url}/ready`)).status === 200, 10_000, 'ready');
+const readyDetail = async () => JSON.stringify(await (await fetch(`${url}/ready`)).json());
 
 const UPDATE = `mutation Rename($id: ID!, $v: Int!, $name: String!, $key: String) {
   updateProduct(id: $id, expectedVersion: $v, patch: { name: $name }, idempotencyKey: $key) {
@@ -176,7 +178,7 @@ describe('figures under a scripted workload', () => {
 
     const after = await scrape();
     const delta = (key: string) => get(after, key) - get(before, key);
-    expect(delta('branchline_feed_deliveries_total')).toBeGreaterThanOrEqual(3 * 6);
+    expect(delta('branchline_feed_deliveries_total')).toBeGreaterThanOrEqual(4 * 6); // 3 grouped + 1 SSE
     expect(delta('branchline_feed_delivery_latency_seconds_count')).toBeGreaterThanOrEqual(6);
     expect(delta('branchline_graphql_requests_total{operation="Rename",type="mutation",outcome="ok"}')).toBe(
       8,
@@ -188,7 +190,7 @@ describe('figures under a scripted workload', () => {
     expect(get(after, 'branchline_feed_lag_changes')).toBe(0);
     expect(get(after, 'branchline_db_pool_connections{pool="api",state="total"}')).toBeGreaterThan(0);
     expect(after.has('branchline_db_pool_waiting{pool="catchup"}')).toBe(true);
-    expect(get(after, 'branchline_ready')).toBe(1);
+    expect(after.has('branchline_ready'), await readyDetail()).toBe(true);
 
     // An open writing transaction holds back a change committed after it.
     const holder = new pg.Client({ connectionString: db.url, application_name: 'metrics test holder' });
@@ -228,10 +230,11 @@ describe('sync status for admins', () => {
     cleanups.push(() => client.dispose());
     const sub = subscribeWs<Change>(client, CHANGES, {}, 'changes');
     await app.services.feed.waitFor((f) => f.active >= 1);
+    await waitForReady();
     const res = await gql(SYNC);
     expect(res.errors).toBeUndefined();
     const st = res.data?.syncStatus;
-    expect(st.feedConnected).toBe(true);
+    expect(st.feedConnected, await readyDetail()).toBe(true);
     expect(st.lagChanges).toBe(0);
     expect(st.conflictsToday).toBeGreaterThanOrEqual(1);
     expect(new Date(st.lastChangeAt).getTime()).toBeGreaterThan(Date.now() - 60_000);
@@ -280,7 +283,7 @@ describe('readiness follows the feed connections', () => {
   }
 
   it('goes false when the listener connection is killed, and true again after catch-up', async () => {
-    expect((await fetch(`${url}/ready`)).status).toBe(200);
+    await waitForReady();
     const seen = await killAndWatch('branchline-listener', 'listener');
     expect(seen.some((s) => s.startsWith('listener: not connected'))).toBe(true);
     await waitFor(async () => (await fetch(`${url}/ready`)).status === 200, 10_000, 'ready again');
@@ -293,7 +296,7 @@ describe('readiness follows the feed connections', () => {
     cleanups.push(() => client.dispose());
     const sub = subscribeWs<Change>(client, CHANGES, { tables: ['products'] }, 'changes');
     await app.services.feed.waitFor((f) => f.active >= 1);
-    expect((await fetch(`${url}/ready`)).status).toBe(200);
+    await waitForReady();
     const seen = await killAndWatch('branchline-feed-reader', 'reader');
     expect(seen.some((s) => s.startsWith('reader:'))).toBe(true);
     // A change committed meanwhile is delivered once the reader is back.

@@ -116,10 +116,15 @@ export class Feed {
     this.readerPool.on('error', (err) =>
       this.log.warn({ err: err.message }, 'the idle change-log reader connection failed'),
     );
+    let readerClient: pg.PoolClient | null = null;
     this.readerPool.on('connect', (client) => {
+      readerClient = client;
       this.readerConnected = true;
       this.readerConnectedAt = Date.now();
       client.on('end', () => {
+        // Only the current connection's end counts (a replaced one may report its end late).
+        if (readerClient !== client) return;
+        readerClient = null;
         this.readerConnected = false;
       });
     });

@@ -6,6 +6,7 @@
 import { createGraphQLError } from 'graphql-yoga';
 import { builder } from '../builder.ts';
 import { accessScope } from '../listeners/access.ts';
+import { feedDeliveries } from '../ops/counters.ts';
 import type { ChangeRow } from '../listeners/reader.ts';
 import type { DashboardFigures } from '../resolvers/dashboard.ts';
 import { id } from '../resolvers/validate.ts';
@@ -156,7 +157,11 @@ builder.subscriptionFields((t) => ({
         ...args,
         branchId: args.branchId == null ? args.branchId : uuidArg('branchId', args.branchId),
       }),
-    resolve: (row) => row,
+    resolve: (row, _args, ctx) => {
+      // One subscriber's event (SSE, ungrouped graphql-ws); a group counts its members in fanout.ts.
+      if (!(ctx as { feedGroup?: boolean }).feedGroup) feedDeliveries.inc();
+      return row;
+    },
   }),
   dashboard: t.field({
     type: DashboardRef,
