@@ -134,6 +134,26 @@ describeBrowser('browser: phones and looks', () => {
       expect((await button.boundingBox())?.height ?? 0).toBeLessThan(lineHeight * 2.5);
     }
 
+    // On the phone the navigation is a menu: every link on screen, a choice closes it, so does Escape.
+    const menu = page.getByRole('button', { name: 'Menu' });
+    expect(await page.getByRole('navigation', { name: 'Main' }).isVisible()).toBe(false);
+    await menu.click();
+    await shot(page, 'phone-menu');
+    const links = page.getByRole('navigation', { name: 'Main' }).getByRole('link');
+    expect(await links.count()).toBeGreaterThanOrEqual(10);
+    expect(await offscreen(page)).toEqual([]);
+    for (const link of await links.all()) {
+      const b = (await link.boundingBox()) as { x: number; y: number; width: number; height: number };
+      expect(b.x + b.width).toBeLessThanOrEqual(PHONE.width);
+      expect(b.y + b.height).toBeLessThanOrEqual(PHONE.height);
+    }
+    await links.filter({ hasText: 'Customers' }).click();
+    await page.getByRole('heading', { name: 'Customers', level: 1 }).waitFor();
+    expect(await menu.getAttribute('aria-expanded')).toBe('false');
+    await menu.click();
+    await page.keyboard.press('Escape');
+    expect(await menu.getAttribute('aria-expanded')).toBe('false');
+
     // The top bar stays while the page scrolls.
     await go(page, '#/stock');
     await page.mouse.wheel(0, 1500);

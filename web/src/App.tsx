@@ -195,6 +195,14 @@ function Shell({ s }: { s: Session }) {
   const [menu, setMenu] = useState(false);
   // biome-ignore lint/correctness/useExhaustiveDependencies: closes the menu whenever the route changes
   useEffect(() => setMenu(false), [view, route.id]);
+  useEffect(() => {
+    if (!menu) return;
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape') setMenu(false);
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, [menu]);
 
   useEffect(() => {
     const label =
