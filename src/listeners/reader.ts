@@ -96,6 +96,12 @@ interface RawRow {
   created_at: Date;
 }
 
+/**
+ * The per-read checks (held back, pruned horizon, epoch, position) are a MATERIALIZED CTE: taken
+ * once per statement, in its snapshot. As a plain subquery the planner pulled them up into the
+ * join and evaluated them for every row returned: the epoch (which reads pg_control) and the
+ * probes cost about 60 µs a row, 30 ms of a 500-row catch-up page against 1 ms now.
+ */
 const COLUMNS =
   'c.xid::text AS xid, c.id::text AS id, c.tbl, c.op, c.row_id, c.version, c.data, c.changed, c.actor, c.branch_id, c.created_at';
 
@@ -104,15 +110,16 @@ const COLUMNS =
  * epoch and whether the position is still in this history ($4: the position's stamp or null).
  */
 const LIVE_SQL = `
+WITH s AS MATERIALIZED (
+  SELECT EXISTS (SELECT 1 FROM change_log h WHERE h.xid >= pg_snapshot_xmin(pg_current_snapshot())) AS held,
+         f.pruned_xid, f.pruned_id::text AS pruned_id, branchline_feed_epoch() AS epoch,
+         ($1::xid8, $2::bigint) <= (pg_snapshot_xmin(pg_current_snapshot()), 0::bigint) AS reached,
+         ($4::bigint IS NULL OR EXISTS (
+            SELECT 1 FROM change_log a WHERE a.xid = $1::xid8 AND a.id = $2::bigint
+               AND branchline_change_stamp(a.created_at) = $4::bigint)) AS found
+    FROM feed_state f WHERE f.id = 1)
 SELECT s.held, s.pruned_xid, s.pruned_id, s.epoch, s.reached, s.found, ${COLUMNS}
-  FROM (SELECT EXISTS (SELECT 1 FROM change_log h WHERE h.xid >= pg_snapshot_xmin(pg_current_snapshot())) AS held,
-               f.pruned_xid, f.pruned_id::text AS pruned_id, branchline_feed_epoch() AS epoch,
-               ($1::xid8, $2::bigint) <= (pg_snapshot_xmin(pg_current_snapshot()), 0::bigint) AS reached,
-               ($4::bigint IS NULL OR EXISTS (
-                  SELECT 1 FROM change_log a WHERE a.xid = $1::xid8 AND a.id = $2::bigint
-                     AND branchline_change_stamp(a.created_at) = $4::bigint)) AS found
-          FROM feed_state f WHERE f.id = 1) s
-  LEFT JOIN LATERAL (
+  FROM s LEFT JOIN LATERAL (
     SELECT * FROM change_log c
      WHERE (c.xid, c.id) > ($1::xid8, $2::bigint) AND c.xid < pg_snapshot_xmin(pg_current_snapshot())
      ORDER BY c.xid, c.id LIMIT $3) c ON true
@@ -125,14 +132,15 @@ SELECT s.held, s.pruned_xid, s.pruned_id, s.epoch, s.reached, s.found, ${COLUMNS
  * one, transactions still open below it included.
  */
 const RANGE_SQL = `
+WITH s AS MATERIALIZED (
+  SELECT f.pruned_xid, f.pruned_id::text AS pruned_id, branchline_feed_epoch() AS epoch,
+         ($3::xid8, $4::bigint) <= (pg_snapshot_xmin(pg_current_snapshot()), 0::bigint) AS reached,
+         ($6::bigint IS NULL OR EXISTS (
+            SELECT 1 FROM change_log a WHERE a.xid = $3::xid8 AND a.id = $4::bigint
+               AND branchline_change_stamp(a.created_at) = $6::bigint)) AS found
+    FROM feed_state f WHERE f.id = 1)
 SELECT false AS held, s.pruned_xid, s.pruned_id, s.epoch, s.reached, s.found, ${COLUMNS}
-  FROM (SELECT f.pruned_xid, f.pruned_id::text AS pruned_id, branchline_feed_epoch() AS epoch,
-               ($3::xid8, $4::bigint) <= (pg_snapshot_xmin(pg_current_snapshot()), 0::bigint) AS reached,
-               ($6::bigint IS NULL OR EXISTS (
-                  SELECT 1 FROM change_log a WHERE a.xid = $3::xid8 AND a.id = $4::bigint
-                     AND branchline_change_stamp(a.created_at) = $6::bigint)) AS found
-          FROM feed_state f WHERE f.id = 1) s
-  LEFT JOIN LATERAL (
+  FROM s LEFT JOIN LATERAL (
     SELECT * FROM change_log c
      WHERE (c.xid, c.id) > ($1::xid8, $2::bigint) AND (c.xid, c.id) <= ($3::xid8, $4::bigint)
      ORDER BY c.xid, c.id LIMIT $5) c ON true
