@@ -6,8 +6,8 @@
 import { createGraphQLError } from 'graphql-yoga';
 import { builder } from '../builder.ts';
 import { accessScope } from '../listeners/access.ts';
-import { feedDeliveries } from '../ops/counters.ts';
 import type { ChangeRow } from '../listeners/reader.ts';
+import { feedDeliveries } from '../ops/counters.ts';
 import type { DashboardFigures } from '../resolvers/dashboard.ts';
 import { id } from '../resolvers/validate.ts';
 
