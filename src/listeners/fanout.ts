@@ -38,6 +38,7 @@ import type { FeedPosition } from './cursor.ts';
 import type { Feed } from './feed.ts';
 import type { Grant, ResumeTurn } from './grants.ts';
 import { graphql } from './graphql.ts';
+import { type Plan, planOf } from './plan.ts';
 import { FeedStream, feedError, STALL_MS, TOO_SLOW_MESSAGE } from './stream.ts';
 import { catchUpFailure, retryDelay } from './transient.ts';
 
@@ -58,6 +59,8 @@ export interface JoinRequest {
 type Joined = AsyncGenerator<never, void, unknown>;
 
 const TEXT_FRAME = { binary: false } as const;
+/** Events up to this size are copied into one buffer per member; larger ones are written in parts. */
+const COPY_LIMIT = 16 * 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A position as numbers, parsed once per event rather than once per member. */
@@ -237,7 +240,16 @@ class Member implements Joined {
   send(pos: Pos | null, frame: Frame, ordered = false): void {
     if (!this.admit(pos, ordered)) return;
     const raw = rawSocket(this.socket);
-    if (raw) {
+    if (raw && frame.body.length <= COPY_LIMIT) {
+      // An ordinary event: one buffer, one write (a copy of the shared body costs less than a
+      // corked writev of three parts: 6.6 against 7.1 µs per delivery, the floor being 6.2).
+      const header = frame.header(this.prefix.length);
+      const buf = Buffer.allocUnsafe(header.length + this.prefix.length + frame.body.length);
+      header.copy(buf, 0);
+      this.prefix.copy(buf, header.length);
+      frame.body.copy(buf, header.length + this.prefix.length);
+      raw.write(buf);
+    } else if (raw) {
       // One writev for the three parts (nested inside a catch-up page's cork, one for the page).
       raw.cork();
       raw.write(frame.header(this.prefix.length));
@@ -475,21 +487,28 @@ class Group {
   closed = false;
   /** The latest payload of a position-less stream (the dashboard): a new member starts with it. */
   lastPayload: Frame | null = null;
+  /** The document's execution prepared once (plan.ts), when it fits. */
+  private readonly plan: Plan | null;
 
   constructor(
     readonly fanout: FanOut,
     readonly key: string,
     readonly source: AsyncIterableIterator<unknown>,
     private readonly args: ExecutionArgs,
-  ) {}
+  ) {
+    this.plan = planOf(args);
+  }
 
   /**
    * Executes the document once for an event and serializes the result once. graphql's own
    * `execute` runs a subscription document against one event (Yoga's would subscribe again);
-   * unexpected errors are masked as Yoga masks them.
+   * unexpected errors are masked as Yoga masks them. A planned document (plan.ts) skips graphql's
+   * per-event set-up; an event the plan cannot take goes through graphql.
    */
   execute(event: unknown): string | Promise<string> {
     this.fanout.executions++;
+    const planned = this.plan?.(event);
+    if (planned) return planned;
     const result = graphql.execute({ ...this.args, rootValue: event });
     // Synchronous resolvers (the `Change` fields) need no await per event.
     return isPromiseLike(result)
