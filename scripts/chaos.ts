@@ -135,6 +135,28 @@ try {
     if (bad.length) {
       failed++;
       firstProblem ??= bad[0]?.firstProblem ?? 'not exact';
+      // Everything the check saw, for a look afterwards (CHAOS_DUMP=<folder>).
+      if (process.env.CHAOS_DUMP) {
+        const { writeFile } = await import('node:fs/promises');
+        const file = `${process.env.CHAOS_DUMP}/chaos-cycle-${cycles}.json`;
+        await writeFile(
+          file,
+          JSON.stringify({
+            histories: result.histories.map((h) => ({
+              ...h,
+              index: undefined,
+              positions: undefined,
+              pruned: [...h.pruned],
+            })),
+            subscribers: result.subscribers.map((x) => ({
+              spec: { ...x.spec, url: undefined },
+              check: x.check,
+              log: x.log,
+            })),
+          }),
+        );
+        process.stdout.write(`  (written to ${file})\n`);
+      }
     }
     add('changes', result.committed.length);
     add(

@@ -69,6 +69,9 @@ export interface FeedContext {
 
 const TABLES = new Set<string>(FEED_TABLES);
 
+/** How long a subscription with a cursor of a new history waits for this process's reader to see it. */
+const NEW_HISTORY_WAIT_MS = 5000;
+
 const forbiddenBranch = () => feedError('FORBIDDEN', 'You may not watch that branch');
 
 export class Feed {
@@ -305,10 +308,27 @@ export class Feed {
       // own change. A cursor from another history (restored, failed over, lost commits, from the
       // future) is refused here, never served with a gap or a silent wait.
       const check = await this.reader.checkPosition(position);
-      if (check.epoch !== this.reader.epoch) this.reader.request();
       decodeCursor(after, check.epoch);
       const problem = positionProblem(position, check);
       if (problem) throw new CursorError(problem, 'CURSOR_EXPIRED');
+      if (check.epoch !== this.reader.epoch) {
+        // A cursor of the database's new history (restored, failed over; another process saw it
+        // first) while this process still reads the old one: let the reader notice (it ends the
+        // old history's subscriptions and starts at the new live end) before this one registers,
+        // rather than refusing a good cursor. Bounded; the catch-up checks its range anyway.
+        this.reader.request();
+        const deadline = Date.now() + NEW_HISTORY_WAIT_MS;
+        while (this.reader.epoch !== check.epoch && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 20));
+          this.reader.request();
+        }
+        if (this.reader.epoch !== check.epoch) {
+          throw new CursorError(
+            'The change feed is catching up with a new database history; subscribe again',
+            'CURSOR_EXPIRED',
+          );
+        }
+      }
       return position;
     } catch (err) {
       if (err instanceof CursorError) throw feedError(err.code, err.message);

@@ -60,10 +60,6 @@ export function openWs(
     constructor(address: string, protocols?: string | string[]) {
       super(address, protocols);
       socket = this;
-      // Paused before the connection was up: pause it as soon as it is.
-      this.once('open', () => {
-        if (paused) raw()?.pause();
-      });
     }
   }
   const raw = () => (socket as unknown as { _socket?: import('node:net').Socket } | null)?._socket;
@@ -73,6 +69,13 @@ export function openWs(
     connectionParams: { authorization: `Bearer ${token}` },
     retryAttempts: 0,
     lazy: true,
+    // Paused before the connection was up: pause once acknowledged (the subscribe message still
+    // goes out; pausing earlier would hold back the acknowledgement and nothing would start).
+    on: {
+      connected: () => {
+        if (paused) raw()?.pause();
+      },
+    },
   });
   const unsubscribe = client.subscribe(
     { query, variables },

@@ -142,6 +142,8 @@ const trace = (what: string) => {
     process.stderr.write(`[chaos +${((Date.now() - t0) / 1000).toFixed(1)}s] ${what}\n`);
 };
 const rand = (a: number, b: number) => a + Math.floor(Math.random() * (b - a + 1));
+/** The server ends a subscriber that read nothing for this long while its buffers were full. */
+const STALL_MS = 2000;
 /** A long pause outlasts SUBSCRIBER_TOO_SLOW's 2 s once the buffers are full; a short one does not. */
 const pauseFor = (kind: SubscriberSpec['pausable'], turn: number) =>
   kind === 'long' || (kind === 'alternate' && turn % 2 === 0) ? 6000 : 800;
@@ -241,11 +243,13 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     const mine = stockIds.filter((_, i) => i % opts.writers === w);
     let n = 0;
     while (writing()) {
+      if (opts.writerSleepMs) await sleep(rand(...opts.writerSleepMs));
+      // Checked right before counting itself in flight (no await between): pauseWriters() then
+      // knows every transaction that may still commit.
       if (gate) {
         await gate;
         continue;
       }
-      if (opts.writerSleepMs) await sleep(rand(...opts.writerSleepMs));
       n++;
       const r = Math.random();
       const k = rand(4, 16);
@@ -515,6 +519,11 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       // subscriber stalls the server's writes (SUBSCRIBER_TOO_SLOW) and a laggard's catch-up goes
       // at the pace it reads (pruning can overtake it).
       await bigTransaction(opts.burstRows ?? 2500, `b${n}`);
+      if (pauses.some((p) => p.ms > STALL_MS)) {
+        // More while they are paused: an SSE response's buffers can hold most of one burst.
+        await sleep(1500);
+        await bigTransaction(Math.round((opts.burstRows ?? 2500) * 0.6), `b${n}+`);
+      }
       if (laggards.length > 0) {
         await sleep(600);
         // Back, catching up slowly (reading 50 ms in every 300, never 2 s without reading) while
